@@ -1,0 +1,223 @@
+// Runs the prediction server for a project (the no-Docker mode, and the
+// container entrypoint): config -> service -> Hono app on Deno.serve, with
+// signal handling and graceful shutdown.
+
+import { loadConfig } from "../config/mod.ts";
+import { createApp } from "../server/http/app.ts";
+import { createLogger, type Logger } from "../server/log.ts";
+import { PredictionService } from "../server/service.ts";
+import { fetchWebhookSender } from "../server/webhook.ts";
+import { COG_VERSION } from "../server/wire.ts";
+import { createPythonWorkerSpawner, type WorkerSpawner } from "../worker/mod.ts";
+
+/** Options for {@linkcode startServer}. */
+export interface ServerOptions {
+  /** Directory to look for cog.yaml from (upwards). */
+  cwd: string;
+  /** Config file name (-f). */
+  configFile?: string;
+  port: number;
+  host: string;
+  uploadUrl?: string;
+  /** Only /shutdown and SIGINT stop the server (SIGTERM ignored). */
+  awaitExplicitShutdown?: boolean;
+  /** Cog's --x-mode: "train" runs train() for every request. */
+  mode?: "predict" | "train";
+  /** Extra environment for the worker (-e NAME=VALUE). */
+  env?: Record<string, string>;
+  /** Environment to read COG_* settings from (default: the process env). */
+  settings?: Record<string, string | undefined>;
+  /** Install SIGINT/SIGTERM handlers (the CLI does; in-process tests do not). */
+  handleSignals?: boolean;
+  spawnWorker?: WorkerSpawner;
+  logger?: Logger;
+  /** Called with the bound address once listening. */
+  onListen?: (address: { hostname: string; port: number }) => void;
+}
+
+/** A running server. */
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  readonly service: PredictionService;
+  /** Graceful shutdown; resolves when everything is stopped. */
+  shutdown(): Promise<void>;
+  /** Resolves with the exit code once the server stopped for any reason. */
+  readonly finished: Promise<number>;
+}
+
+function envNumber(value: string | undefined): number | null {
+  if (value === undefined || value.trim() === "") return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Reads the runtime settings Cog reads from the environment. */
+export function readSettings(env: Record<string, string | undefined>) {
+  const concurrencyRaw = envNumber(env.COG_MAX_CONCURRENCY);
+  const setupTimeout = envNumber(env.COG_SETUP_TIMEOUT);
+  const throttle = envNumber(env.COG_THROTTLE_RESPONSE_INTERVAL);
+  const history = envNumber(env.COG_STREAM_HISTORY_CAPACITY);
+  return {
+    concurrency: concurrencyRaw === null
+      ? null
+      : (Number.isInteger(concurrencyRaw) && concurrencyRaw >= 1 ? concurrencyRaw : 1),
+    setupTimeoutMs: setupTimeout !== null && setupTimeout > 0 ? setupTimeout * 1000 : null,
+    throttleMs: throttle !== null && throttle >= 0 ? throttle * 1000 : 500,
+    historyCapacity: history !== null && Number.isInteger(history) && history >= 0 ? history : 1024,
+    queueSize: Math.max(0, Math.floor(envNumber(env.COG_QUEUE_SIZE) ?? 0)),
+    webhookToken: env.WEBHOOK_AUTH_TOKEN || undefined,
+    userAgent: env.COG_USER_AGENT || undefined,
+    maxDownloadBytes: envNumber(env.COG_MAX_INPUT_FILE_BYTES) ?? 1024 * 1024 * 1024,
+    downloadTimeoutMs: (envNumber(env.COG_INPUT_DOWNLOAD_TIMEOUT) ?? 120) * 1000,
+    drainTimeoutMs: (envNumber(env.COG_SHUTDOWN_GRACE) ?? 60) * 1000,
+    webhookRetryBaseMs: envNumber(env.COG_WEBHOOK_RETRY_BASE_MS) ?? 100,
+    keepAliveMs: (envNumber(env.COG_SSE_KEEPALIVE) ?? 15) * 1000,
+    maxSubscribers: Math.max(1, envNumber(env.COG_MAX_SSE_SUBSCRIBERS) ?? 1024),
+    bodyLimit: envNumber(env.COG_MAX_BODY_BYTES) ?? 100 * 1024 * 1024,
+  };
+}
+
+function parseEnvList(entries: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
+
+/** Loads the project and starts serving. Throws ConfigError for a bad cog.yaml. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const log = options.logger ?? createLogger();
+  const { config, projectDir, warnings } = await loadConfig({
+    cwd: options.cwd,
+    file: options.configFile,
+  });
+  for (const warning of warnings) log("warn", warning);
+  const predictRef = config.run ?? null;
+  const trainRef = config.train ?? null;
+  const mode = options.mode ?? "predict";
+  if (mode === "predict" && !predictRef && !trainRef) {
+    throw new Error(
+      `cog.yaml has no run: (or predict:) entry, so there is no predictor to serve. Add e.g. run: "predict.py:Predictor".`,
+    );
+  }
+  if (mode === "train" && !trainRef) {
+    throw new Error(`--x-mode train needs a train: entry in cog.yaml.`);
+  }
+  const settingsEnv = options.settings ?? Deno.env.toObject();
+  const settings = readSettings(settingsEnv);
+  const configConcurrency = config.concurrency?.max ?? null;
+  const tmpDir = await Deno.makeTempDir({ prefix: "cog-server-" });
+  const workerEnv = { ...parseEnvList(config.environment), ...options.env };
+  if (settings.concurrency === null && configConcurrency !== null) {
+    workerEnv.COG_MAX_CONCURRENCY = String(configConcurrency);
+  }
+
+  const service = new PredictionService({
+    projectDir,
+    predictRef: mode === "train" ? null : predictRef,
+    trainRef,
+    mode,
+    spawnWorker: options.spawnWorker ??
+      createPythonWorkerSpawner((line) => log("debug", `worker: ${line}`)),
+    workerEnv,
+    concurrency: settings.concurrency ?? configConcurrency,
+    queueSize: settings.queueSize,
+    setupTimeoutMs: settings.setupTimeoutMs,
+    files: {
+      uploadUrl: options.uploadUrl,
+      downloadTimeoutMs: settings.downloadTimeoutMs,
+      maxDownloadBytes: settings.maxDownloadBytes,
+      maxRedirects: 10,
+      attempts: 3,
+      uploadTimeoutMs: 600_000,
+      userAgent: settings.userAgent,
+    },
+    webhooks: {
+      sender: fetchWebhookSender,
+      throttleMs: settings.throttleMs,
+      authToken: settings.webhookToken,
+      userAgent: `cog-deno/${COG_VERSION}`,
+      maxRetries: 12,
+      retryBaseMs: settings.webhookRetryBaseMs,
+      timeoutMs: 30_000,
+    },
+    stream: {
+      historyCapacity: settings.historyCapacity,
+      maxSubscribers: settings.maxSubscribers,
+      lagLimit: 1024,
+      keepAliveMs: settings.keepAliveMs,
+    },
+    tmpDir,
+    log,
+    drainTimeoutMs: settings.drainTimeoutMs,
+  });
+
+  let resolveFinished!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => resolveFinished = resolve);
+  let stopping: Promise<void> | null = null;
+  const signalHandlers: [Deno.Signal, () => void][] = [];
+
+  const shutdown = (): Promise<void> => {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      log("info", "shutting down");
+      await service.shutdown();
+      await server.shutdown();
+      for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
+      resolveFinished(0);
+    })();
+    return stopping;
+  };
+
+  const app = createApp(service, {
+    onShutdown: () => void shutdown(),
+    bodyLimit: settings.bodyLimit,
+    log: (level, message) => log(level, message),
+  });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      port: options.port,
+      hostname: options.host,
+      onListen: () => {},
+    }, app.fetch);
+  } catch (error) {
+    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Error(
+        `port ${options.port} on ${options.host} is already in use: stop whatever holds it or choose another with -p`,
+      );
+    }
+    throw error;
+  }
+  const address = server.addr;
+  const url = `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`;
+  options.onListen?.({ hostname: address.hostname, port: address.port });
+  service.start();
+
+  if (options.handleSignals) {
+    let interrupts = 0;
+    const onInt = () => {
+      interrupts++;
+      if (interrupts === 1) void shutdown();
+      else {
+        log("warn", "second interrupt: stopping now");
+        service.killWorkers();
+        resolveFinished(130);
+      }
+    };
+    const onTerm = () => {
+      if (options.awaitExplicitShutdown) {
+        log("info", "SIGTERM ignored (--await-explicit-shutdown); use POST /shutdown or SIGINT");
+        return;
+      }
+      void shutdown();
+    };
+    signalHandlers.push(["SIGINT", onInt], ["SIGTERM", onTerm]);
+    for (const [signal, handler] of signalHandlers) Deno.addSignalListener(signal, handler);
+  }
+  return { url, port: address.port, service, shutdown, finished };
+}

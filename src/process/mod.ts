@@ -1,0 +1,4 @@
+// Subprocesses: the one Deno.Command wrapper used by docker/ and worker/.
+
+export { ChildProcess, readLines, spawnChild, TextTail } from "./child.ts";
+export type { ChildExit, SpawnOptions } from "./child.ts";

@@ -1,0 +1,321 @@
+// Files in and out: input URLs (http, https, data) downloaded or decoded into
+// a prediction's own directory before predict() runs, and output files turned
+// into data URLs or uploaded (streamed from disk) to --upload-url.
+
+import { encodeBase64 } from "./_base64.ts";
+import { extensionForMime, mimeForName } from "./_mime.ts";
+
+/** A bad or unreachable input file (the prediction fails with this message). */
+export class InputFileError extends Error {
+  override name = "InputFileError";
+}
+
+/** An output file could not be uploaded (the prediction fails). */
+export class UploadError extends Error {
+  override name = "UploadError";
+}
+
+/** Limits and identity for downloads and uploads. */
+export interface FileOptions {
+  /** Base URL for output uploads; outputs become data URLs when unset. */
+  uploadUrl?: string;
+  /** Whole-download timeout per attempt, ms. */
+  downloadTimeoutMs: number;
+  /** Largest input file, bytes. */
+  maxDownloadBytes: number;
+  /** Redirects followed per download. */
+  maxRedirects: number;
+  /** Attempts for a download or upload answered with 5xx or a transport error. */
+  attempts: number;
+  /** Upload timeout per attempt, ms. */
+  uploadTimeoutMs: number;
+  /** User-Agent for downloads ($COG_USER_AGENT). */
+  userAgent?: string;
+  /** The fetch to use (tests pass the real one; a seam, not a fake). */
+  fetch?: typeof fetch;
+}
+
+const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
+
+/** True when `value` is a URL the server must fetch or decode (http, https, data). */
+export function isFetchableUrl(value: string): boolean {
+  return /^(https?:\/\/|data:)/i.test(value);
+}
+
+/**
+ * Checks an input value of a file-typed field: http(s)/data URLs are fetched,
+ * any other URL scheme is refused, plain strings pass through (Cog passes them
+ * to the model unchanged).
+ */
+export function checkInputUrl(name: string, value: string): void {
+  const match = URL_SCHEME.exec(value);
+  if (!match || isFetchableUrl(value)) return;
+  // "C:" style or bare words with a colon but no "//" are plain strings in Cog; only refuse real URLs.
+  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(value) && match[1].toLowerCase() !== "file") return;
+  throw new InputFileError(
+    `${name}: '${match[1].toLowerCase()}' is not a valid URL scheme. 'data', 'http', or 'https' is supported.`,
+  );
+}
+
+/** File name Cog gives a downloaded URL (python-sdk.md 1.9 get_filename). */
+export function filenameForUrl(url: string, contentType?: string | null): string {
+  if (url.startsWith("data:")) {
+    const mime = url.slice(5, url.indexOf(",") === -1 ? undefined : url.indexOf(","))
+      .split(";")[0];
+    return "file" + (extensionForMime(mime) ?? "");
+  }
+  let base = "";
+  try {
+    const path = new URL(url).pathname;
+    base = decodeURIComponent(path.slice(path.lastIndexOf("/") + 1).replace(/\+/g, " "));
+  } catch {
+    base = "";
+  }
+  base = base.replace(/[\u0000/\\]/g, "_").replace(/^\.+$/, "_");
+  if (!base) base = "file" + (extensionForMime(contentType?.split(";")[0] ?? "") ?? "");
+  return truncateName(base, 200);
+}
+
+function truncateName(name: string, maxBytes: number): string {
+  const bytes = new TextEncoder().encode(name);
+  if (bytes.length <= maxBytes) return name;
+  const dot = name.lastIndexOf(".");
+  const ext = dot > 0 ? name.slice(dot) : "";
+  let stem = dot > 0 ? name.slice(0, dot) : name;
+  while (new TextEncoder().encode(stem + "~" + ext).length > maxBytes) stem = stem.slice(0, -1);
+  return stem + "~" + ext;
+}
+
+/** Decodes an RFC 2397 data URL. */
+export function decodeDataUrl(url: string): { mime: string; bytes: Uint8Array } {
+  const comma = url.indexOf(",");
+  if (!url.startsWith("data:") || comma === -1) {
+    throw new InputFileError("malformed data URL: expected data:[<mediatype>][;base64],<data>");
+  }
+  const meta = url.slice(5, comma).split(";");
+  const isBase64 = meta.slice(1).some((p) => p.toLowerCase() === "base64");
+  const mime = meta[0] || "text/plain";
+  const payload = url.slice(comma + 1);
+  if (isBase64) {
+    const clean = decodeURIComponent(payload).replace(/\s+/g, "");
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean) || clean.replace(/=+$/, "").length % 4 === 1) {
+      throw new InputFileError("malformed data URL: the base64 payload is invalid");
+    }
+    try {
+      const binary = atob(clean.replace(/-/g, "+").replace(/_/g, "/"));
+      const bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+      return { mime, bytes };
+    } catch {
+      throw new InputFileError("malformed data URL: the base64 payload is invalid");
+    }
+  }
+  try {
+    return { mime, bytes: new TextEncoder().encode(decodeURIComponent(payload)) };
+  } catch {
+    throw new InputFileError("malformed data URL: invalid percent-encoding");
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/**
+ * Fetches or decodes one input URL into `dir` (created if needed) and returns
+ * the local path; the file keeps the URL's base name.
+ */
+export async function downloadInput(
+  url: string,
+  dir: string,
+  options: FileOptions,
+  signal?: AbortSignal,
+): Promise<string> {
+  await Deno.mkdir(dir, { recursive: true });
+  if (url.startsWith("data:")) {
+    const { bytes } = decodeDataUrl(url);
+    if (bytes.length > options.maxDownloadBytes) {
+      throw new InputFileError(`data URL is larger than the ${options.maxDownloadBytes} byte limit`);
+    }
+    const path = `${dir}/${filenameForUrl(url)}`;
+    await Deno.writeFile(path, bytes);
+    return path;
+  }
+  const doFetch = options.fetch ?? fetch;
+  let lastError = "";
+  for (let attempt = 0; attempt < options.attempts; attempt++) {
+    if (signal?.aborted) throw new InputFileError(`download of ${redact(url)} was canceled`);
+    if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal);
+    const timeout = AbortSignal.timeout(options.downloadTimeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let response: Response;
+    try {
+      response = await fetchFollowing(doFetch, url, options, combined);
+    } catch (error) {
+      if (error instanceof InputFileError) throw error;
+      lastError = timeout.aborted
+        ? `timed out after ${options.downloadTimeoutMs / 1000} s`
+        : (error instanceof Error ? error.message : String(error));
+      continue;
+    }
+    if (response.status >= 500) {
+      await response.body?.cancel();
+      lastError = `HTTP ${response.status}`;
+      continue;
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new InputFileError(`could not download ${redact(url)}: HTTP ${response.status}`);
+    }
+    const declared = Number(response.headers.get("content-length") ?? "NaN");
+    if (declared > options.maxDownloadBytes) {
+      await response.body?.cancel();
+      throw new InputFileError(
+        `${redact(url)} is ${declared} bytes, over the ${options.maxDownloadBytes} byte limit`,
+      );
+    }
+    const path = `${dir}/${filenameForUrl(response.url || url, response.headers.get("content-type"))}`;
+    try {
+      await writeLimited(response.body, path, options.maxDownloadBytes, url);
+      return path;
+    } catch (error) {
+      await Deno.remove(path).catch(() => {});
+      if (error instanceof InputFileError) throw error;
+      lastError = timeout.aborted
+        ? `timed out after ${options.downloadTimeoutMs / 1000} s`
+        : (error instanceof Error ? error.message : String(error));
+    }
+  }
+  throw new InputFileError(`could not download ${redact(url)}: ${lastError}`);
+}
+
+async function fetchFollowing(
+  doFetch: typeof fetch,
+  url: string,
+  options: FileOptions,
+  signal: AbortSignal,
+): Promise<Response> {
+  let current = url;
+  for (let hop = 0; hop <= options.maxRedirects; hop++) {
+    const headers: Record<string, string> = {};
+    if (options.userAgent) headers["user-agent"] = options.userAgent;
+    const response = await doFetch(current, { headers, signal, redirect: "manual" });
+    if (response.status < 300 || response.status >= 400 || !response.headers.get("location")) {
+      return response;
+    }
+    await response.body?.cancel();
+    const next = new URL(response.headers.get("location")!, current);
+    if (next.protocol !== "http:" && next.protocol !== "https:") {
+      throw new InputFileError(`${redact(url)} redirects to a ${next.protocol} URL, which is not allowed`);
+    }
+    current = next.href;
+  }
+  throw new InputFileError(`${redact(url)}: more than ${options.maxRedirects} redirects`);
+}
+
+async function writeLimited(
+  body: ReadableStream<Uint8Array> | null,
+  path: string,
+  limit: number,
+  url: string,
+): Promise<void> {
+  const file = await Deno.open(path, { write: true, create: true, truncate: true });
+  let total = 0;
+  try {
+    if (!body) return;
+    for await (const chunk of body) {
+      total += chunk.length;
+      if (total > limit) {
+        throw new InputFileError(`${redact(url)} is over the ${limit} byte limit`);
+      }
+      let written = 0;
+      while (written < chunk.length) written += await file.write(chunk.subarray(written));
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** A URL without its query string or credentials (for messages). */
+export function redact(url: string): string {
+  if (url.startsWith("data:")) return `data URL (${url.length} characters)`;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return url.slice(0, 100);
+  }
+}
+
+/** Turns a worker-reported output file into the URL clients see. */
+export async function resolveOutputFile(
+  path: string,
+  mime: string | null,
+  options: FileOptions,
+  extraHeaders: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<string> {
+  const type = mime ?? mimeForName(path);
+  if (!options.uploadUrl) {
+    const bytes = await Deno.readFile(path);
+    return `data:${type};base64,${encodeBase64(bytes)}`;
+  }
+  return await uploadFile(path, type, options, extraHeaders, signal);
+}
+
+/** `PUT <uploadUrl>/<basename>` streaming the file; returns the resulting URL. */
+export async function uploadFile(
+  path: string,
+  mime: string,
+  options: FileOptions,
+  extraHeaders: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<string> {
+  const base = options.uploadUrl!.endsWith("/") ? options.uploadUrl! : options.uploadUrl! + "/";
+  const basename = path.slice(path.lastIndexOf("/") + 1);
+  const target = new URL(encodeURIComponent(basename), base).href;
+  const doFetch = options.fetch ?? fetch;
+  let lastError = "";
+  for (let attempt = 0; attempt < options.attempts; attempt++) {
+    if (signal?.aborted) throw new UploadError(`upload of ${basename} was canceled`);
+    if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal);
+    const file = await Deno.open(path, { read: true });
+    const size = (await file.stat()).size;
+    const timeout = AbortSignal.timeout(options.uploadTimeoutMs);
+    try {
+      const response = await doFetch(target, {
+        method: "PUT",
+        body: file.readable,
+        headers: { "content-type": mime, "content-length": String(size), ...extraHeaders },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        redirect: "follow",
+      });
+      await response.body?.cancel();
+      if (response.ok) {
+        const location = response.headers.get("location");
+        const url = new URL(location ?? response.url ?? target, target);
+        url.search = "";
+        return url.href;
+      }
+      lastError = `HTTP ${response.status}`;
+      if (response.status < 500 && response.status !== 429) break;
+    } catch (error) {
+      lastError = timeout.aborted
+        ? `timed out after ${options.uploadTimeoutMs / 1000} s`
+        : (error instanceof Error ? error.message : String(error));
+    } finally {
+      try {
+        file.close();
+      } catch {
+        // the body stream already closed it
+      }
+    }
+  }
+  throw new UploadError(`upload of ${basename} to ${redact(target)} failed: ${lastError}`);
+}

@@ -1,0 +1,192 @@
+// The Hono app: Cog's HTTP protocol over a PredictionService. Handlers are
+// thin; every state decision is the service's. Only this folder imports Hono.
+
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { PredictionService } from "../service.ts";
+import type { Prediction, RequestMode } from "../prediction.ts";
+import { COG_VERSION, MESSAGES } from "../wire.ts";
+import { BodyError, DEFAULT_BODY_LIMIT, readCreateBody } from "./schemas.ts";
+
+/** Dependencies of the HTTP app. */
+export interface AppOptions {
+  /** Called once when /shutdown is requested. */
+  onShutdown: () => void;
+  /** Request body limit in bytes (default 100 MiB). */
+  bodyLimit?: number;
+  log?: (level: "info" | "warn" | "error", message: string) => void;
+}
+
+type Kind = "prediction" | "training";
+
+/** Builds the app for a service. */
+export function createApp(service: PredictionService, options: AppOptions): Hono {
+  const app = new Hono();
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const log = options.log ?? (() => {});
+
+  app.onError((error, c) => {
+    if (error instanceof BodyError) {
+      return c.text(error.message, error.status);
+    }
+    log("error", `unhandled error on ${c.req.method} ${c.req.path}: ${error.stack ?? error}`);
+    return c.json({ error: "Internal server error" }, 500);
+  });
+  app.notFound((c) => c.body(null, 404));
+
+  app.get("/", (c) => c.json(discovery(service)));
+  app.get("/health-check", async (c) => c.json(await service.health()));
+  app.get("/openapi.json", (c) => {
+    const doc = service.openApi();
+    return doc ? c.json(doc) : c.json({ error: MESSAGES.schemaUnavailable }, 503);
+  });
+  app.post("/shutdown", (c) => {
+    options.onShutdown();
+    return c.json({});
+  });
+
+  for (const [kind, base] of [["prediction", "/predictions"], ["training", "/trainings"]] as const) {
+    app.post(base, (c) => create(c, kind, null));
+    app.put(`${base}/:id`, (c) => create(c, kind, c.req.param("id")));
+    app.post(`${base}/:id/cancel`, (c) => {
+      return service.cancel(c.req.param("id")) ? c.json({}) : c.json({}, 404);
+    });
+    for (const path of [base, `${base}/:id`, `${base}/:id/cancel`]) {
+      app.all(path, (c) => c.body(null, 405));
+    }
+  }
+  for (const path of ["/", "/health-check", "/openapi.json", "/shutdown"]) {
+    app.all(path, (c) => c.body(null, 405));
+  }
+
+  async function create(c: Context, kind: Kind, pathId: string | null): Promise<Response> {
+    const mode = requestMode(c.req.raw);
+    if (kind === "training" && !service.hasTraining) {
+      await c.req.raw.body?.cancel();
+      return c.json({ error: MESSAGES.noTraining }, 404);
+    }
+    if (mode === "sse" && kind === "training") {
+      await c.req.raw.body?.cancel();
+      return c.json({ error: MESSAGES.trainingNotStreaming }, 406);
+    }
+    const body = await readCreateBody(c.req.raw, bodyLimit);
+    if (pathId !== null) {
+      if (body.id && body.id !== pathId) {
+        return c.json({
+          detail: [{
+            loc: ["body", "id"],
+            msg: MESSAGES.idMismatch(kind === "training" ? "training" : "prediction"),
+            type: "value_error",
+          }],
+        }, 422);
+      }
+      const live = service.get(pathId);
+      if (live) return attach(c, live, mode);
+    }
+    const traceHeaders: Record<string, string> = {};
+    for (const name of ["traceparent", "tracestate"]) {
+      const value = c.req.header(name);
+      if (value) traceHeaders[name] = value;
+    }
+    const result = service.create({
+      id: pathId ?? body.id ?? null,
+      input: (body.input ?? {}) as Record<string, unknown>,
+      webhook: body.webhook ?? null,
+      webhookEvents: body.webhook_events_filter,
+      context: body.context ?? {},
+      traceHeaders,
+    }, { kind, mode });
+    if (!result.ok) {
+      switch (result.reason) {
+        case "not_ready":
+          return c.json({ error: MESSAGES.notReady, status: "failed" }, 503);
+        case "shutting_down":
+          return c.json({ error: MESSAGES.shuttingDown, status: "failed" }, 503);
+        case "busy":
+          return c.json({ error: MESSAGES.busy, status: "failed" }, 409);
+        case "invalid":
+          return c.json({ detail: result.errors }, 422);
+        case "not_streaming":
+          return c.json({ error: MESSAGES.notStreaming }, 406);
+        case "no_training":
+          return c.json({ error: MESSAGES.noTraining }, 404);
+        case "duplicate":
+          if (pathId !== null) return attach(c, result.prediction, mode);
+          return c.json({ error: MESSAGES.duplicate(result.prediction.id), status: "failed" }, 409);
+      }
+    }
+    const prediction = result.prediction;
+    if (mode === "async") {
+      return c.json({ ...prediction.toResponse(), status: "starting" }, 202);
+    }
+    if (mode === "sse") return sse(c, prediction);
+    const signal = c.req.raw.signal;
+    const onAbort = () => {
+      if (!prediction.isTerminal) {
+        log("info", `client went away: canceling ${prediction.id}`);
+        service.cancel(prediction.id);
+      }
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      await prediction.terminal;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+    return c.json(prediction.toResponse(), 200);
+  }
+
+  function attach(c: Context, prediction: Prediction, mode: RequestMode): Response {
+    if (mode === "sse") {
+      if (!service.streaming) return c.json({ error: MESSAGES.notStreaming }, 406);
+      return sse(c, prediction);
+    }
+    return c.json(prediction.toResponse(), 202);
+  }
+
+  function sse(c: Context, prediction: Prediction): Response {
+    const stream = service.subscribe(prediction.id);
+    if (stream === "not_found") return c.json({ error: MESSAGES.notFound }, 404);
+    if (stream === "too_many") return c.json({ error: MESSAGES.tooManySubscribers }, 429);
+    return new Response(stream, {
+      status: 200,
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  return app;
+}
+
+/** SSE if Accept has text/event-stream; async if Prefer is exactly respond-async; else sync. */
+export function requestMode(request: Request): RequestMode {
+  const accept = request.headers.get("accept") ?? "";
+  if (accept.split(",").some((part) => part.split(";")[0].trim() === "text/event-stream")) {
+    return "sse";
+  }
+  if (request.headers.get("prefer") === "respond-async") return "async";
+  return "sync";
+}
+
+/** The discovery document served at GET /. */
+export function discovery(service: PredictionService): Record<string, string> {
+  const doc: Record<string, string> = {
+    cog_version: COG_VERSION,
+    docs_url: "/docs",
+    openapi_url: "/openapi.json",
+    shutdown_url: "/shutdown",
+    healthcheck_url: "/health-check",
+    predictions_url: "/predictions",
+    predictions_idempotent_url: "/predictions/{prediction_id}",
+    predictions_cancel_url: "/predictions/{prediction_id}/cancel",
+  };
+  if (service.hasTraining) {
+    doc.trainings_url = "/trainings";
+    doc.trainings_idempotent_url = "/trainings/{training_id}";
+    doc.trainings_cancel_url = "/trainings/{training_id}/cancel";
+  }
+  return doc;
+}

@@ -1,0 +1,92 @@
+// Request body shapes of the HTTP API (zod), and the body reading rules:
+// no Content-Type means {"input":{}}, non-JSON 415, malformed 400, wrong shape
+// 422, over the limit 413.
+
+import { z } from "zod";
+
+/** The create body (PredictionRequest / TrainingRequest). Unknown fields are ignored. */
+export const CreateBodySchema = z.object({
+  id: z.string().nullish(),
+  input: z.record(z.string(), z.unknown()).nullish(),
+  webhook: z.string().max(65536).nullish(),
+  webhook_events_filter: z.array(z.enum(["start", "output", "logs", "completed"])).optional(),
+  context: z.record(z.string(), z.string()).nullish(),
+});
+
+/** A parsed create body. */
+export type CreateBody = z.infer<typeof CreateBodySchema>;
+
+/** Why a body could not be read. */
+export class BodyError extends Error {
+  override name = "BodyError";
+  readonly status: 400 | 413 | 415 | 422;
+  constructor(status: 400 | 413 | 415 | 422, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Default request body limit: 100 MiB. */
+export const DEFAULT_BODY_LIMIT = 100 * 1024 * 1024;
+
+/** Reads and validates a create body from a request. */
+export async function readCreateBody(request: Request, limit: number): Promise<CreateBody> {
+  const type = request.headers.get("content-type");
+  if (type === null) {
+    await request.body?.cancel();
+    return { input: {} };
+  }
+  const mediaType = type.split(";")[0].trim().toLowerCase();
+  if (mediaType !== "application/json" && !mediaType.endsWith("+json")) {
+    await request.body?.cancel();
+    throw new BodyError(415, `Unsupported Content-Type "${mediaType}": send application/json`);
+  }
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (declared > limit) {
+    await request.body?.cancel();
+    throw new BodyError(413, `Request body is larger than the ${limit} byte limit`);
+  }
+  const text = await readLimited(request, limit);
+  let raw: unknown;
+  try {
+    raw = text.trim() === "" ? {} : JSON.parse(text);
+  } catch (error) {
+    throw new BodyError(400, `Malformed JSON body: ${(error as Error).message}`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new BodyError(422, "The request body must be a JSON object");
+  }
+  const parsed = CreateBodySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BodyError(
+      422,
+      `Invalid request body: ${issue.path.join(".") || "body"}: ${issue.message}`,
+    );
+  }
+  return parsed.data;
+}
+
+async function readLimited(request: Request, limit: number): Promise<string> {
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.length;
+    if (size > limit) throw new BodyError(413, `Request body is larger than the ${limit} byte limit`);
+    chunks.push(chunk);
+  }
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  try {
+    if (chunks.length === 1) return decoder.decode(chunks[0]);
+    const all = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      all.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return decoder.decode(all);
+  } catch {
+    throw new BodyError(400, "The request body is not valid UTF-8");
+  }
+}

@@ -1,0 +1,198 @@
+// Webhook delivery for one prediction: event filter, Cog's throttle, one
+// ordered queue per prediction (a pending non-terminal update is replaced by
+// a newer one, so the queue stays bounded), retries with backoff for the
+// terminal event. Delivery never blocks the prediction.
+
+import type { Prediction, PredictionEvent, WebhookEventName } from "./prediction.ts";
+
+/** One HTTP attempt; resolves with the status, rejects on transport errors. */
+export type WebhookSender = (request: {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  signal: AbortSignal;
+}) => Promise<number>;
+
+/** The real sender: `fetch` with redirects followed. */
+export const fetchWebhookSender: WebhookSender = async ({ url, body, headers, signal }) => {
+  const response = await fetch(url, { method: "POST", body, headers, signal, redirect: "follow" });
+  await response.body?.cancel();
+  return response.status;
+};
+
+/** Delivery settings shared by all predictions. */
+export interface WebhookOptions {
+  sender: WebhookSender;
+  /** Minimum gap between throttled (start/logs) updates, ms (Cog: 500). */
+  throttleMs: number;
+  /** Sent as `Authorization: Bearer ...` when set. */
+  authToken?: string;
+  userAgent: string;
+  /** Retries of the terminal event (Cog: 12). */
+  maxRetries: number;
+  /** Base delay, ms: retry n waits base * 2^min(n, 10) (Cog: 100). */
+  retryBaseMs: number;
+  /** Per-attempt timeout, ms (Cog: 30 000). */
+  timeoutMs: number;
+  log: (level: "info" | "warn", message: string) => void;
+  now?: () => number;
+}
+
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+function eventName(event: PredictionEvent): WebhookEventName | null {
+  switch (event.type) {
+    case "start":
+      return "start";
+    case "output":
+      return "output";
+    case "log":
+      return "logs";
+    case "completed":
+      return "completed";
+    default:
+      return null;
+  }
+}
+
+interface Delivery {
+  body: string;
+  terminal: boolean;
+}
+
+/** Sends one prediction's webhooks; `done` settles after the terminal delivery. */
+export class WebhookDispatcher {
+  readonly done: Promise<void>;
+  #prediction: Prediction;
+  #options: WebhookOptions;
+  #url: string;
+  #lastSent = -Infinity;
+  #pending: Delivery | null = null;
+  #terminal: Delivery | null = null;
+  #running = false;
+  #resolveDone!: () => void;
+  #abort = new AbortController();
+  #unsubscribe: () => void;
+
+  constructor(prediction: Prediction, url: string, options: WebhookOptions) {
+    this.#prediction = prediction;
+    this.#options = options;
+    this.#url = url;
+    this.#lastSent = this.#now() - 10_000;
+    this.done = new Promise((resolve) => this.#resolveDone = resolve);
+    this.#unsubscribe = prediction.subscribe((event) => this.#onEvent(event));
+  }
+
+  #now(): number {
+    return this.#options.now ? this.#options.now() : Date.now();
+  }
+
+  /** Gives up on everything not yet delivered (used after a drain timeout). */
+  abort(): void {
+    this.#abort.abort();
+    this.#unsubscribe();
+    this.#resolveDone();
+  }
+
+  #onEvent(event: PredictionEvent): void {
+    const name = eventName(event);
+    if (name === null) return;
+    const wanted = this.#prediction.webhookEvents.includes(name);
+    if (name === "completed") {
+      if (wanted) {
+        this.#terminal = { body: JSON.stringify(this.#prediction.toResponse()), terminal: true };
+        this.#pending = null;
+        this.#pump();
+      } else if (!this.#running) {
+        this.#resolveDone();
+      } else {
+        this.#terminal = null;
+      }
+      return;
+    }
+    if (!wanted) return;
+    const now = this.#now();
+    if (name !== "output" && now - this.#lastSent < this.#options.throttleMs) return;
+    this.#lastSent = now;
+    this.#pending = { body: JSON.stringify(this.#prediction.toResponse()), terminal: false };
+    this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      while (!this.#abort.signal.aborted) {
+        const next = this.#pending ?? this.#terminal;
+        if (!next) break;
+        if (next === this.#pending) this.#pending = null;
+        else this.#terminal = null;
+        await this.#deliver(next);
+        if (next.terminal) {
+          this.#resolveDone();
+          return;
+        }
+      }
+      if (this.#prediction.isTerminal && !this.#terminal) this.#resolveDone();
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #deliver(delivery: Delivery): Promise<void> {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "user-agent": this.#options.userAgent,
+      ...this.#prediction.traceHeaders,
+    };
+    if (this.#options.authToken) headers.authorization = `Bearer ${this.#options.authToken}`;
+    const attempts = delivery.terminal ? this.#options.maxRetries + 1 : 1;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (this.#abort.signal.aborted) return;
+      if (attempt > 0) {
+        const delay = this.#options.retryBaseMs * 2 ** Math.min(attempt, 10);
+        await sleep(delay, this.#abort.signal);
+      }
+      let outcome: string;
+      try {
+        const signal = AbortSignal.any([
+          this.#abort.signal,
+          AbortSignal.timeout(this.#options.timeoutMs),
+        ]);
+        const status = await this.#options.sender({
+          url: this.#url,
+          body: delivery.body,
+          headers,
+          signal,
+        });
+        if (status >= 200 && status < 300) return;
+        outcome = `HTTP ${status}`;
+        if (!RETRY_STATUSES.has(status)) {
+          this.#options.log("warn", `webhook for ${this.#prediction.id} rejected: ${outcome}`);
+          return;
+        }
+      } catch (error) {
+        outcome = error instanceof Error ? error.message : String(error);
+      }
+      const last = attempt === attempts - 1;
+      this.#options.log(
+        "warn",
+        `webhook for ${this.#prediction.id} failed (${outcome})${
+          last ? (delivery.terminal ? "; giving up" : "") : "; retrying"
+        }`,
+      );
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

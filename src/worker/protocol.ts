@@ -1,0 +1,137 @@
+// The worker protocol, version 1 (docs/worker-protocol.md): zod schemas for
+// every message in both directions, and the line codec.
+
+import { z } from "zod";
+import { JsonSchema, PredictorInfoSchema, SignatureSchema } from "../schema/mod.ts";
+
+/** The protocol version this server speaks. */
+export const PROTOCOL_VERSION = 1;
+
+const v = z.literal(PROTOCOL_VERSION);
+const id = z.string().min(1);
+const source = z.enum(["stdout", "stderr"]);
+
+/** Messages the worker sends. */
+export const WorkerMessageSchema = z.discriminatedUnion("type", [
+  z.object({
+    v,
+    type: z.literal("hello"),
+    protocol: z.number().int(),
+    python: z.string(),
+    sdk: z.string(),
+    pid: z.number().int(),
+  }),
+  z.object({ v, type: z.literal("log"), id: id.nullable(), source, data: z.string() }),
+  z.object({
+    v,
+    type: z.literal("ready"),
+    predictor: PredictorInfoSchema,
+    signature: SignatureSchema,
+  }),
+  z.object({ v, type: z.literal("setup_failed"), error: z.string(), traceback: z.string() }),
+  z.object({ v, type: z.literal("started"), id }),
+  z.object({
+    v,
+    type: z.literal("output"),
+    id,
+    index: z.number().int().nonnegative(),
+    value: JsonSchema,
+    files: z.array(
+      z.object({ pointer: z.string(), path: z.string().min(1), mime: z.string().nullable() }),
+    ),
+  }),
+  z.object({
+    v,
+    type: z.literal("metric"),
+    id,
+    name: z.string().min(1),
+    value: JsonSchema,
+    mode: z.enum(["replace", "increment", "append"]),
+  }),
+  z.object({ v, type: z.literal("done"), id, is_stream: z.boolean() }),
+  z.object({ v, type: z.literal("failed"), id, error: z.string() }),
+  z.object({ v, type: z.literal("canceled"), id }),
+  z.object({
+    v,
+    type: z.literal("healthcheck_result"),
+    id,
+    status: z.enum(["healthy", "unhealthy"]),
+    error: z.string().optional(),
+  }),
+  z.object({ v, type: z.literal("fatal"), reason: z.string() }),
+]);
+
+/** A message from the worker. */
+export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;
+
+/** Messages the server sends. */
+export const ServerMessageSchema = z.discriminatedUnion("type", [
+  z.object({
+    v,
+    type: z.literal("predict"),
+    id,
+    input: z.record(z.string(), JsonSchema),
+    context: z.record(z.string(), z.string()),
+    output_dir: z.string().min(1),
+  }),
+  z.object({ v, type: z.literal("cancel"), id }),
+  z.object({ v, type: z.literal("healthcheck"), id }),
+  z.object({ v, type: z.literal("shutdown") }),
+]);
+
+/** A message to the worker. */
+export type ServerMessage = z.infer<typeof ServerMessageSchema>;
+
+/** A message to the worker, without the version field (added on encode). */
+export type ServerMessageBody = ServerMessage extends infer M
+  ? M extends { v: number } ? Omit<M, "v"> : never
+  : never;
+
+/** A line that is not a valid message of this protocol version. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues.slice(0, 3).map((i) =>
+    `${i.path.length ? i.path.join(".") + ": " : ""}${i.message}`
+  ).join("; ");
+}
+
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new ProtocolError(`not JSON: ${line.slice(0, 120)}`);
+  }
+}
+
+/** Decodes and validates one line from the worker. */
+export function decodeWorkerMessage(line: string): WorkerMessage {
+  const raw = parseLine(line);
+  if (raw && typeof raw === "object" && "v" in raw && raw.v !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      `protocol version ${JSON.stringify(raw.v)} is not supported (this server speaks ${PROTOCOL_VERSION})`,
+    );
+  }
+  const parsed = WorkerMessageSchema.safeParse(raw);
+  if (!parsed.success) throw new ProtocolError(`invalid worker message: ${describe(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Decodes and validates one line sent to the worker (used by tests and fuzzing). */
+export function decodeServerMessage(line: string): ServerMessage {
+  const parsed = ServerMessageSchema.safeParse(parseLine(line));
+  if (!parsed.success) throw new ProtocolError(`invalid server message: ${describe(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Encodes a message to the worker as one line (with "\n"). */
+export function encodeServerMessage(message: ServerMessageBody): string {
+  return JSON.stringify({ v: PROTOCOL_VERSION, ...message }) + "\n";
+}
+
+/** A worker message about one prediction (a `log` with an id, output, terminal...). */
+export type PredictionMessage =
+  | (Omit<Extract<WorkerMessage, { type: "log" }>, "id"> & { id: string })
+  | Extract<WorkerMessage, { type: "started" | "output" | "metric" | "done" | "failed" | "canceled" }>;

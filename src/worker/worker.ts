@@ -1,0 +1,170 @@
+// The TS side of the Python worker: spawn it, decode its messages, send it
+// requests, and report how it ended. No prediction logic lives here.
+
+import { type ChildExit, readLines, spawnChild, TextTail } from "../process/mod.ts";
+import {
+  decodeWorkerMessage,
+  encodeServerMessage,
+  ProtocolError,
+  type ServerMessageBody,
+  type WorkerMessage,
+} from "./protocol.ts";
+import { resolvePythonDir } from "./python_dir.ts";
+
+/** How to start a worker. */
+export interface WorkerSpawnOptions {
+  /** Project root (the directory with cog.yaml); the worker's cwd. */
+  cwd: string;
+  /** Predictor reference, e.g. "predict.py:Predictor". */
+  ref: string;
+  mode: "predict" | "train";
+  concurrency: number;
+  /** Python executable (default: $COG_PYTHON or "python3"). */
+  python?: string;
+  /** Extra environment for the worker (cog.yaml `environment:`, -e). */
+  env?: Record<string, string>;
+  /** Only load and describe the predictor; do not run setup(). */
+  signatureOnly?: boolean;
+}
+
+/** Something the worker did: a protocol message, or its end. */
+export type WorkerEvent =
+  | WorkerMessage
+  | { type: "exit"; exit: ChildExit; stderrTail: string; reason: string | null };
+
+/** A running worker. */
+export interface WorkerHandle {
+  readonly pid: number;
+  /** Sends one message; silently dropped once the worker is gone. */
+  send(message: ServerMessageBody): void;
+  /** Asks the worker to shut down; SIGKILL after `graceMs`. Resolves once reaped. */
+  shutdown(graceMs?: number): Promise<void>;
+  /** Kills the worker at once (SIGKILL). */
+  kill(): void;
+  /** Resolves once the worker exited and every event was delivered. */
+  readonly exited: Promise<void>;
+}
+
+/** Starts a worker and delivers its events, in order, to `onEvent`. */
+export type WorkerSpawner = (
+  options: WorkerSpawnOptions,
+  onEvent: (event: WorkerEvent) => void,
+) => WorkerHandle;
+
+/** Receives the worker's own diagnostics (its real stderr: faulthandler, crashes). */
+export type DiagnosticsSink = (line: string) => void;
+
+/** The real spawner: `python3 -u -X faulthandler -m cog._worker ...`. */
+export function createPythonWorkerSpawner(diagnostics: DiagnosticsSink = () => {}): WorkerSpawner {
+  return (options, onEvent) => spawnPythonWorker(options, onEvent, diagnostics);
+}
+
+function spawnPythonWorker(
+  options: WorkerSpawnOptions,
+  onEvent: (event: WorkerEvent) => void,
+  diagnostics: DiagnosticsSink,
+): WorkerHandle {
+  const python = options.python ?? Deno.env.get("COG_PYTHON") ?? "python3";
+  const pythonDir = resolvePythonDir();
+  const inherited = Deno.env.get("PYTHONPATH");
+  const args = [
+    "-u",
+    "-X",
+    "faulthandler",
+    "-m",
+    "cog._worker",
+    "--ref",
+    options.ref,
+    "--mode",
+    options.mode,
+    "--concurrency",
+    String(options.concurrency),
+  ];
+  if (options.signatureOnly) args.push("--signature-only");
+  const child = spawnChild(python, args, {
+    cwd: options.cwd,
+    env: {
+      ...options.env,
+      PYTHONPATH: inherited ? `${pythonDir}:${inherited}` : pythonDir,
+      PYTHONUNBUFFERED: "1",
+      PYTHONDONTWRITEBYTECODE: "1",
+    },
+    stdin: "piped",
+  });
+  const stdin = child.stdin.getWriter();
+  let writable = true;
+  let writes = Promise.resolve();
+  let fatalReason: string | null = null;
+  const tail = new TextTail(16384);
+
+  const readStdout = (async () => {
+    try {
+      for await (const line of readLines(child.stdout)) {
+        if (line.length === 0) continue;
+        let message: WorkerMessage;
+        try {
+          message = decodeWorkerMessage(line);
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error;
+          // A corrupt stream cannot be trusted: stop this worker.
+          fatalReason = `the worker sent an invalid message (${error.message})`;
+          child.kill("SIGKILL");
+          break;
+        }
+        if (message.type === "fatal") fatalReason = message.reason;
+        onEvent(message);
+      }
+    } catch {
+      // stdout closed abruptly: the exit status says what happened
+    }
+  })();
+  const readStderr = (async () => {
+    try {
+      for await (const line of readLines(child.stderr)) {
+        tail.push(line + "\n");
+        diagnostics(line);
+      }
+    } catch {
+      // ignore
+    }
+  })();
+
+  const exited = (async () => {
+    const exit = await child.exited;
+    writable = false;
+    await Promise.allSettled([readStdout, readStderr]);
+    stdin.close().catch(() => {});
+    onEvent({ type: "exit", exit, stderrTail: tail.toString(), reason: fatalReason });
+  })();
+
+  function send(message: ServerMessageBody): void {
+    if (!writable) return;
+    const bytes = new TextEncoder().encode(encodeServerMessage(message));
+    writes = writes.then(() => stdin.write(bytes)).catch(() => {
+      writable = false;
+    });
+  }
+
+  return {
+    pid: child.pid,
+    send,
+    exited,
+    kill: () => child.kill("SIGKILL"),
+    async shutdown(graceMs = 10_000) {
+      send({ type: "shutdown" });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          child.kill("SIGTERM");
+          timer = setTimeout(() => {
+            child.kill("SIGKILL");
+            resolve();
+          }, 2000);
+        }, graceMs);
+      });
+      await Promise.race([exited, late]);
+      clearTimeout(timer);
+      await exited;
+    },
+  };
+}
