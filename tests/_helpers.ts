@@ -1,0 +1,166 @@
+// Shared test helpers: start the real server in-process on port 0 with a real
+// Python worker on a fixture predictor, real HTTP receivers, and polling.
+
+import { type RunningServer, startServer } from "../src/cli/server.ts";
+
+/** Directory of the fixture predictors. */
+export const FIXTURES = new URL("./fixtures/predictors/", import.meta.url).pathname;
+
+/** A server started on a fixture, plus what it logged. */
+export interface TestServer {
+  url: string;
+  server: RunningServer;
+  logs: string[];
+  /** POST/PUT JSON and return status + parsed body. */
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode startFixture}. */
+export interface FixtureOptions {
+  /** COG_* settings as environment values. */
+  settings?: Record<string, string>;
+  uploadUrl?: string;
+  env?: Record<string, string>;
+  mode?: "predict" | "train";
+  /** Wait until health is no longer STARTING (default true). */
+  waitSetup?: boolean;
+  /** Use this directory instead of the named fixture. */
+  dir?: string;
+}
+
+/** Starts the real server on a fixture predictor. */
+export async function startFixture(name: string, options: FixtureOptions = {}): Promise<TestServer> {
+  const logs: string[] = [];
+  const server = await startServer({
+    cwd: options.dir ?? `${FIXTURES}${name}`,
+    port: 0,
+    host: "127.0.0.1",
+    uploadUrl: options.uploadUrl,
+    env: options.env,
+    mode: options.mode,
+    settings: options.settings ?? {},
+    logger: (level, message) => logs.push(`${level}: ${message}`),
+  });
+  const url = server.url;
+  const request: TestServer["request"] = async (method, path, body, headers = {}) => {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+    }
+    const response = await fetch(`${url}${path}`, init);
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // plain text body
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+  const test: TestServer = {
+    url,
+    server,
+    logs,
+    request,
+    close: async () => {
+      await server.shutdown();
+    },
+  };
+  if (options.waitSetup !== false) {
+    await waitFor(async () => {
+      const health = await request("GET", "/health-check");
+      return health.body.status !== "STARTING";
+    }, 30_000, "setup to finish");
+  }
+  return test;
+}
+
+/** Polls `predicate` every 20 ms until it is true; throws after `timeoutMs`. */
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** One request a receiver got. */
+export interface Received {
+  method: string;
+  path: string;
+  headers: Headers;
+  body: Uint8Array;
+  json(): any;
+}
+
+/** A real HTTP server that records requests and answers with `respond`. */
+export interface Receiver {
+  url: string;
+  received: Received[];
+  close(): Promise<void>;
+}
+
+/** Starts a recording HTTP receiver on 127.0.0.1:0. */
+export function startReceiver(
+  respond: (request: Received, index: number) => Response | Promise<Response> = () =>
+    new Response("ok"),
+): Receiver {
+  const received: Received[] = [];
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+    const body = new Uint8Array(await req.arrayBuffer());
+    const url = new URL(req.url);
+    const entry: Received = {
+      method: req.method,
+      path: url.pathname + url.search,
+      headers: req.headers,
+      body,
+      json: () => JSON.parse(new TextDecoder().decode(body)),
+    };
+    received.push(entry);
+    return await respond(entry, received.length - 1);
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    received,
+    close: () => server.shutdown(),
+  };
+}
+
+/** Writes a throwaway predictor project and returns its directory. */
+export async function writeProject(files: Record<string, string>): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "cog-test-project-" });
+  for (const [name, content] of Object.entries(files)) {
+    const path = `${dir}/${name}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, content);
+  }
+  return dir;
+}
+
+/** Reads an SSE response into events until it closes. */
+export async function readSse(response: Response): Promise<{ event: string; data: any }[]> {
+  const text = await response.text();
+  const events: { event: string; data: any }[] = [];
+  for (const block of text.split("\n\n")) {
+    let event = "message";
+    const data: string[] = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith("event: ")) event = line.slice(7);
+      else if (line.startsWith("data: ")) data.push(line.slice(6));
+    }
+    if (data.length > 0) events.push({ event, data: JSON.parse(data.join("\n")) });
+  }
+  return events;
+}
