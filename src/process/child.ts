@@ -147,14 +147,21 @@ export class TextTail {
   push(text: string): void {
     this.#chunks.push(text);
     this.#size += text.length;
-    while (this.#size > this.maxBytes && this.#chunks.length > 1) {
-      this.#size -= this.#chunks.shift()!.length;
+    while (this.#size > this.maxBytes) {
+      const excess = this.#size - this.maxBytes;
+      const first = this.#chunks[0];
+      if (first.length <= excess) {
+        this.#chunks.shift();
+        this.#size -= first.length;
+      } else {
+        this.#chunks[0] = first.slice(excess);
+        this.#size -= excess;
+      }
     }
   }
 
   /** The retained text. */
   toString(): string {
-    const text = this.#chunks.join("");
-    return text.length > this.maxBytes ? text.slice(text.length - this.maxBytes) : text;
+    return this.#chunks.join("");
   }
 }

@@ -585,7 +585,7 @@ export class PredictionService {
     const index = this.#queue.indexOf(entry);
     if (index !== -1) this.#queue.splice(index, 1);
     Deno.remove(entry.dir, { recursive: true }).catch(() => {});
-    this.#options.log("info", `${prediction.kind} ${prediction.id} ${prediction.status}`, {
+    this.#options.log("info", `${prediction.kind} ${prediction.status}`, {
       prediction_id: prediction.id,
       status: prediction.status,
     });
