@@ -1,6 +1,7 @@
 // cog for Deno: the command line entry point. Only this file exits.
 
 import { CliError } from "./src/cli/_errors.ts";
+import { runPredict } from "./src/cli/predict.ts";
 import { parseServeFlags, SERVE_HELP, serveNoDocker } from "./src/cli/serve.ts";
 import { ConfigError } from "./src/config/mod.ts";
 import { COG_VERSION } from "./src/server/wire.ts";
@@ -13,7 +14,7 @@ Usage:
 Commands:
   serve     Run a prediction HTTP server (Docker, or --no-docker on python3)
   build     Build an image from cog.yaml
-  predict   Run one prediction (alias: run)
+  run       Run one prediction (also: predict)
   version   Print the version
 
 Run 'cog <command> --help' for a command's flags.
@@ -42,6 +43,10 @@ async function main(args: string[]): Promise<number> {
       const { serveWithDocker } = await import("./src/cli/_serve_docker.ts");
       return await serveWithDocker(flags);
     }
+    case "run":
+      return await runPredict(rest);
+    case "predict":
+      return await runPredict(rest, { deprecatedName: true });
     default:
       throw new CliError(`unknown command "${command}" for "cog"\nRun 'cog --help' for usage.`);
   }

@@ -497,6 +497,7 @@ export class PredictionService {
       switch (event.type) {
         case "log":
           prediction.appendLog(event.source, event.data);
+          this.#options.log("info", event.data.replace(/\n$/, ""), { prediction_id: prediction.id });
           return;
         case "started":
           return;

@@ -10,3 +10,5 @@ export type {
   WorkerSpawnOptions,
 } from "./worker.ts";
 export { resolvePythonDir } from "./python_dir.ts";
+export { describePredictor } from "./describe.ts";
+export type { DescribeOptions, PredictorDescription } from "./describe.ts";
