@@ -37,6 +37,10 @@ export interface RuntimeHooks {
   onWorkerLost(runtime: Runtime, reason: string): void;
   /** State changed (ready, setup failed, ...). */
   onStateChange(runtime: Runtime): void;
+  /** Setup finished (for metrics): its duration and whether it succeeded. */
+  onSetupFinished?(runtime: Runtime, seconds: number, ok: boolean): void;
+  /** The worker is being restarted after a crash (for metrics). */
+  onRestart?(runtime: Runtime): void;
   log(level: "info" | "warn" | "error", message: string): void;
   now(): Date;
 }
@@ -162,7 +166,12 @@ export class Runtime {
     this.#hooks.onStateChange(this);
   }
 
+  #setupSeconds(): number {
+    return (this.#hooks.now().getTime() - Date.parse(this.#setup.started_at)) / 1000;
+  }
+
   #failSetup(error: string): void {
+    this.#hooks.onSetupFinished?.(this, this.#setupSeconds(), false);
     clearTimeout(this.#setupTimer);
     this.#state = "setup_failed";
     this.#setup.status = "failed";
@@ -233,6 +242,7 @@ export class Runtime {
     this.#setup.status = "succeeded";
     this.#setup.completed_at = this.#hooks.now().toISOString();
     this.#hooks.log("info", `setup complete; ${this.#slots} slot(s) for ${this.kind}s`);
+    this.#hooks.onSetupFinished?.(this, this.#setupSeconds(), true);
     this.#hooks.onStateChange(this);
   }
 
@@ -273,6 +283,7 @@ export class Runtime {
       return;
     }
     this.#restarts.push(now);
+    this.#hooks.onRestart?.(this);
     this.#hooks.log("warn", "restarting the worker and running setup() again");
     this.start();
   }

@@ -61,6 +61,13 @@ export type CreateRefusal =
 /** The outcome of a create. */
 export type CreateResult = { ok: true; prediction: Prediction } | ({ ok: false } & CreateRefusal);
 
+/** Receives service events (the /metrics registry). */
+export interface ServiceObserver {
+  predictionCompleted?(prediction: Prediction): void;
+  setupFinished?(kind: "prediction" | "training", seconds: number, ok: boolean): void;
+  workerRestarted?(kind: "prediction" | "training"): void;
+}
+
 /** Logger seam. */
 export type ServiceLogger = (
   level: "debug" | "info" | "warn" | "error",
@@ -128,6 +135,7 @@ export class PredictionService {
   #dirCounter = 0;
   #readyFileWritten = false;
   #listeners = new Set<() => void>();
+  #observers = new Set<ServiceObserver>();
 
   constructor(options: ServiceOptions) {
     this.#options = options;
@@ -144,6 +152,12 @@ export class PredictionService {
         onPredictionMessage: (runtime, event) => this.#onWorkerMessage(runtime, event),
         onWorkerLost: (runtime, reason) => this.#onWorkerLost(runtime, reason),
         onStateChange: () => this.#onStateChange(),
+        onSetupFinished: (runtime, seconds, ok) => {
+          for (const o of this.#observers) o.setupFinished?.(runtime.kind, seconds, ok);
+        },
+        onRestart: (runtime) => {
+          for (const o of this.#observers) o.workerRestarted?.(runtime.kind);
+        },
         log: (level, message) => options.log(level, message, { kind }),
         now: () => this.#now(),
       });
@@ -171,6 +185,12 @@ export class PredictionService {
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Subscribes to service events (metrics); returns the unsubscribe function. */
+  observe(observer: ServiceObserver): () => void {
+    this.#observers.add(observer);
+    return () => this.#observers.delete(observer);
   }
 
   #onStateChange(): void {
@@ -586,6 +606,7 @@ export class PredictionService {
     const index = this.#queue.indexOf(entry);
     if (index !== -1) this.#queue.splice(index, 1);
     Deno.remove(entry.dir, { recursive: true }).catch(() => {});
+    for (const o of this.#observers) o.predictionCompleted?.(prediction);
     this.#options.log("info", `${prediction.kind} ${prediction.status}`, {
       prediction_id: prediction.id,
       status: prediction.status,

@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { PredictionService } from "../service.ts";
 import type { Prediction, RequestMode } from "../prediction.ts";
+import { MetricsRegistry } from "../prometheus.ts";
 import { COG_VERSION, MESSAGES } from "../wire.ts";
 import { BodyError, DEFAULT_BODY_LIMIT, readCreateBody } from "./schemas.ts";
 
@@ -40,6 +41,9 @@ export function createApp(service: PredictionService, options: AppOptions): Hono
     const doc = service.openApi();
     return doc ? c.json(doc) : c.json({ error: MESSAGES.schemaUnavailable }, 503);
   });
+  const metrics = new MetricsRegistry(service);
+  app.get("/metrics", (c) =>
+    c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
   app.post("/shutdown", (c) => {
     options.onShutdown();
     return c.json({});
@@ -55,7 +59,7 @@ export function createApp(service: PredictionService, options: AppOptions): Hono
       app.all(path, (c) => c.body(null, 405));
     }
   }
-  for (const path of ["/", "/health-check", "/openapi.json", "/shutdown"]) {
+  for (const path of ["/", "/health-check", "/openapi.json", "/shutdown", "/metrics"]) {
     app.all(path, (c) => c.body(null, 405));
   }
 
