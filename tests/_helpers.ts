@@ -32,6 +32,8 @@ export interface FixtureOptions {
   waitSetup?: boolean;
   /** Use this directory instead of the named fixture. */
   dir?: string;
+  /** Hot reload (--watch). */
+  watch?: boolean;
 }
 
 /** Starts the real server on a fixture predictor. */
@@ -44,6 +46,7 @@ export async function startFixture(name: string, options: FixtureOptions = {}): 
     uploadUrl: options.uploadUrl,
     env: options.env,
     mode: options.mode,
+    watch: options.watch,
     settings: options.settings ?? {},
     logger: (level, message) => logs.push(`${level}: ${message}`),
   });

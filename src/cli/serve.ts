@@ -28,6 +28,7 @@ Flags:
       --no-docker                  Run on this machine's python3 instead of Docker
       --await-explicit-shutdown    Ignore SIGTERM; stop only on POST /shutdown or SIGINT
       --x-mode string              "predict" (default) or "train": which function every request runs
+      --watch                      Reload the predictor when a .py file or cog.yaml changes
   -h, --help                       Help for serve
 `;
 
@@ -45,6 +46,7 @@ export interface ServeFlags {
   noDocker: boolean;
   awaitExplicitShutdown: boolean;
   mode: "predict" | "train";
+  watch: boolean;
 }
 
 /** Parses `cog serve` arguments; throws CliError with a usage message. */
@@ -68,6 +70,7 @@ export function parseServeFlags(args: string[]): ServeFlags | "help" {
         "no-docker": { type: "boolean" },
         "await-explicit-shutdown": { type: "string" },
         "x-mode": { type: "string" },
+        watch: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -117,6 +120,7 @@ export function parseServeFlags(args: string[]): ServeFlags | "help" {
     // Cog's launcher takes any non-empty value as "on" (argparse type=bool).
     awaitExplicitShutdown: awaitRaw !== undefined && awaitRaw !== "",
     mode,
+    watch: v.watch ?? false,
   };
 }
 
@@ -137,6 +141,7 @@ export async function serveNoDocker(flags: ServeFlags): Promise<number> {
     mode: flags.mode,
     env,
     handleSignals: true,
+    watch: flags.watch,
   });
   const shown = server.url.replace("://127.0.0.1:", "://localhost:").replace("://[::1]:", "://localhost:");
   console.error(`Serving at ${shown}\nStop with Ctrl+C or: curl -X POST ${shown}/shutdown`);

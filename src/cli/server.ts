@@ -3,6 +3,7 @@
 // signal handling and graceful shutdown.
 
 import { loadConfig } from "../config/mod.ts";
+import { watchProject } from "./_watch.ts";
 import { createApp } from "../server/http/app.ts";
 import { createLogger, type Logger } from "../server/log.ts";
 import { PredictionService } from "../server/service.ts";
@@ -31,6 +32,8 @@ export interface ServerOptions {
   handleSignals?: boolean;
   spawnWorker?: WorkerSpawner;
   logger?: Logger;
+  /** Hot reload on .py / cog.yaml changes (--watch). */
+  watch?: boolean;
   /** Called with the bound address once listening. */
   onListen?: (address: { hostname: string; port: number }) => void;
 }
@@ -90,7 +93,7 @@ function parseEnvList(entries: string[]): Record<string, string> {
 /** Loads the project and starts serving. Throws ConfigError for a bad cog.yaml. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? createLogger();
-  const { config, projectDir, warnings } = await loadConfig({
+  const { config, projectDir, configPath, warnings } = await loadConfig({
     cwd: options.cwd,
     file: options.configFile,
   });
@@ -158,12 +161,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let resolveFinished!: (code: number) => void;
   const finished = new Promise<number>((resolve) => resolveFinished = resolve);
   let stopping: Promise<void> | null = null;
+  let stopWatching: (() => void) | null = null;
   const signalHandlers: [Deno.Signal, () => void][] = [];
 
   const shutdown = (): Promise<void> => {
     if (stopping) return stopping;
     stopping = (async () => {
       log("info", "shutting down");
+      stopWatching?.();
       await service.shutdown();
       await server.shutdown();
       for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
@@ -197,6 +202,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const url = `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`;
   options.onListen?.({ hostname: address.hostname, port: address.port });
   service.start();
+  if (options.watch) {
+    stopWatching = await watchProject({
+      projectDir,
+      configPath,
+      configFile: options.configFile,
+      config,
+      service,
+      log,
+    });
+  }
 
   if (options.handleSignals) {
     let interrupts = 0;

@@ -83,6 +83,7 @@ export class Runtime {
   #stopping = false;
   #defunctReason: string | null = null;
   #generation = 0;
+  #reloads = 0;
 
   constructor(options: RuntimeOptions, hooks: RuntimeHooks) {
     this.kind = options.kind;
@@ -370,6 +371,33 @@ export class Runtime {
     const worker = this.#worker;
     if (worker) await worker.shutdown(graceMs);
     this.#state = "stopped";
+  }
+
+  /**
+   * Hot reload: stop taking predictions (health STARTING), wait for the ones
+   * running to finish, replace the worker and run setup() again. `ref`
+   * changes the predictor reference (cog.yaml edited).
+   */
+  async reload(ref?: string): Promise<void> {
+    if (this.#stopping) return;
+    if (ref) this.#options.worker = { ...this.#options.worker, ref };
+    const token = ++this.#reloads;
+    clearTimeout(this.#setupTimer);
+    this.#state = "starting";
+    this.#setup = { started_at: this.#hooks.now().toISOString(), status: "starting" };
+    this.#setupLogs = [];
+    this.#hooks.onStateChange(this);
+    while (this.#active.size > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (token !== this.#reloads || this.#stopping) return;
+    }
+    const old = this.#worker;
+    this.#worker = null;
+    this.#generation++; // the old worker's exit is not a crash
+    if (old) await old.shutdown(5000);
+    if (token !== this.#reloads || this.#stopping) return;
+    this.#hooks.log("info", "reloading the predictor");
+    this.start();
   }
 
   /** Kills the worker at once (for tests of crash handling, and force-quit). */

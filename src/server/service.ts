@@ -671,6 +671,18 @@ export class PredictionService {
     return this.#shuttingDown;
   }
 
+  /**
+   * Hot reload (--watch): each runtime finishes its running predictions, then
+   * gets a new worker that runs setup() again. New refs apply when given.
+   */
+  async reload(refs: { predict?: string | null; train?: string | null } = {}): Promise<void> {
+    if (this.#shuttingDown) return;
+    await Promise.all([
+      this.#runtimes.prediction?.reload(refs.predict ?? undefined),
+      this.#runtimes.training?.reload(refs.train ?? undefined),
+    ]);
+  }
+
   /** Kills the workers immediately (fault injection in tests). */
   killWorkers(): void {
     for (const runtime of this.#allRuntimes()) runtime.kill();
