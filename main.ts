@@ -2,6 +2,7 @@
 
 import { CliError } from "./src/cli/_errors.ts";
 import { runPredict } from "./src/cli/predict.ts";
+import { projectSchema } from "./src/cli/_schema.ts";
 import { parseServeFlags, SERVE_HELP, serveNoDocker } from "./src/cli/serve.ts";
 import { ConfigError } from "./src/config/mod.ts";
 import { COG_VERSION } from "./src/server/wire.ts";
@@ -42,6 +43,10 @@ async function main(args: string[]): Promise<number> {
       if (flags.noDocker) return await serveNoDocker(flags);
       const { serveWithDocker } = await import("./src/cli/_serve_docker.ts");
       return await serveWithDocker(flags);
+    }
+    case "build": {
+      const { runBuild } = await import("./src/cli/build.ts");
+      return await runBuild(rest, { schemaProvider: projectSchema });
     }
     case "run":
       return await runPredict(rest);

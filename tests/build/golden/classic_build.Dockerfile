@@ -1,0 +1,18 @@
+FROM python:3.11-slim
+ENV DEBIAN_FRONTEND=noninteractive
+ENV PYTHONUNBUFFERED=1
+ENV LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:/usr/local/nvidia/bin
+ENV NVIDIA_DRIVER_CAPABILITIES=all
+RUN apt-get update -qq && apt-get install -qqy git && rm -rf /var/lib/apt/lists/*
+COPY requirements.txt /tmp/requirements.txt
+ENV CFLAGS="-O3 -funroll-loops -fno-strict-aliasing -flto -S"
+RUN python -m pip install --break-system-packages --cache-dir /root/.cache/pip -r /tmp/requirements.txt
+ENV CFLAGS=
+COPY runtime/ /opt/cog/
+ENV COG_PYTHON_DIR=/opt/cog/python DENO_DIR=/opt/cog/deno_dir PATH=/opt/cog/bin:$PATH
+WORKDIR /src
+EXPOSE 5000
+ENV COG_PREDICT_TYPE_STUB="p.py:P"
+CMD ["cog", "serve", "--no-docker", "--host", "0.0.0.0", "-p", "5000"]
+COPY source/ /src/
+RUN cp "/src/gpu.yaml" /src/cog.yaml

@@ -1,0 +1,22 @@
+FROM python:3.12-slim
+ENV DEBIAN_FRONTEND=noninteractive
+ENV PYTHONUNBUFFERED=1
+ENV LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:/usr/local/nvidia/bin
+ENV NVIDIA_DRIVER_CAPABILITIES=all
+ENV GREETING="hello world" HF_HOME=/src/.hf
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update -qq && apt-get install -qqy ffmpeg cowsay && rm -rf /var/lib/apt/lists/*
+COPY --from=cog_build requirements.txt /tmp/requirements.txt
+ENV CFLAGS="-O3 -funroll-loops -fno-strict-aliasing -flto -S"
+RUN --mount=type=cache,target=/root/.cache/pip python -m pip install --break-system-packages --cache-dir /root/.cache/pip -r /tmp/requirements.txt
+ENV CFLAGS=
+RUN cowsay moo
+RUN --mount=type=secret,id=pip,target=/etc/pip.conf pip download private-pkg
+COPY --from=cog_build runtime/ /opt/cog/
+ENV COG_PYTHON_DIR=/opt/cog/python DENO_DIR=/opt/cog/deno_dir PATH=/opt/cog/bin:$PATH
+WORKDIR /src
+EXPOSE 5000
+ENV COG_PREDICT_TYPE_STUB="run.py:Runner"
+ENV COG_TRAIN_TYPE_STUB="train.py:Trainer"
+ENV COG_MAX_CONCURRENCY=2
+CMD ["cog", "serve", "--no-docker", "--host", "0.0.0.0", "-p", "5000"]
+COPY . /src

@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+ENV DEBIAN_FRONTEND=noninteractive
+ENV PYTHONUNBUFFERED=1
+ENV LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:/usr/local/nvidia/bin
+ENV NVIDIA_DRIVER_CAPABILITIES=all
+COPY runtime/ /opt/cog/
+ENV COG_PYTHON_DIR=/opt/cog/python DENO_DIR=/opt/cog/deno_dir PATH=/opt/cog/bin:$PATH
+WORKDIR /src
+EXPOSE 5000
+ENV COG_PREDICT_TYPE_STUB="predict.py:Predictor"
+CMD ["cog", "serve", "--no-docker", "--host", "0.0.0.0", "-p", "5000"]
