@@ -18,6 +18,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 import traceback
 import types
 from typing import Any, Callable, Dict, List, Optional
@@ -41,6 +42,7 @@ from .predictor import (
 
 HEALTHCHECK_TIMEOUT = 5.0
 DRAIN_TIMEOUT = 1.0
+CANCEL_RESIGNAL_INTERVAL = 0.2
 MAX_PENDING_CANCELS = 1000
 SYNC_CONCURRENCY_ERROR = "COG_MAX_CONCURRENCY > 1 requires an async run() or predict() method"
 _SHUTDOWN = object()
@@ -50,6 +52,22 @@ def error_text(exc: BaseException) -> str:
     """``ExcType: message`` (just the type name when the message is empty)."""
     message = str(exc)
     return "{}: {}".format(type(exc).__name__, message) if message else type(exc).__name__
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_WORKER_IO_FILES = frozenset(
+    os.path.join(_PACKAGE_DIR, name)
+    for name in ("_io.py", "_protocol.py", "_output.py", "_scope.py", "_inputs.py")
+)
+
+
+def _in_worker_io(frame: Any) -> bool:
+    """True when the interrupted code is (called from) the worker's I/O helpers."""
+    while frame is not None:
+        if frame.f_code.co_filename in _WORKER_IO_FILES:
+            return True
+        frame = frame.f_back
+    return False
 
 
 class SetupError(Exception):
@@ -262,7 +280,8 @@ class Worker:
 
     def _interrupt_main(self) -> None:
         if signal.getsignal(signal.SIGUSR1) == self._on_sigusr1:
-            signal.pthread_kill(self.main_ident, signal.SIGUSR1)
+            pid = self.sync_id
+            threading.Thread(target=self._keep_signaling, args=(pid,), daemon=True).start()
             return
         import ctypes  # the user replaced our handler: fall back to an async exception
 
@@ -271,10 +290,26 @@ class Worker:
             ctypes.c_ulong(self.main_ident), ctypes.py_object(CancelationException)
         )
 
+    def _keep_signaling(self, pid: Optional[str]) -> None:
+        # One SIGUSR1 can be lost or deferred (see _on_sigusr1), so repeat it until the
+        # canceled prediction has ended; the handler only raises while cancelable.
+        while True:
+            with self.lock:
+                if self.sync_id != pid or pid not in self.cancel_requested:
+                    return
+                if self.cancelable:
+                    signal.pthread_kill(self.main_ident, signal.SIGUSR1)
+            time.sleep(CANCEL_RESIGNAL_INTERVAL)
+
     def _on_sigusr1(self, signum: int, frame: Any) -> None:
-        if self.cancelable:
-            self.cancelable = False
-            raise CancelationException()
+        if not self.cancelable:
+            return
+        if _in_worker_io(frame):
+            # Raising inside the worker's own I/O code could leave a lock held or a buffer
+            # half-updated; _keep_signaling tries again once we are back in user code.
+            return
+        self.cancelable = False
+        raise CancelationException()
 
     def _shutdown(self) -> None:
         with self.lock:

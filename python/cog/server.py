@@ -1,0 +1,3 @@
+"""Runtime flags; ``active`` is True inside the cog worker process."""
+
+active = False
