@@ -145,7 +145,7 @@ export async function runPredict(args: string[], options: { deprecatedName?: boo
   if (options.deprecatedName) console.error(`"cog predict" is deprecated, use "cog run"`);
   if (flags.image || !flags.noDocker) {
     const { predictWithDocker } = await import("./_predict_docker.ts");
-    return await predictWithDocker(flags, { prepareInputs, handleResult });
+    return await predictWithDocker(flags, { prepareInputs });
   }
   const { config, projectDir, warnings } = await loadConfig({ cwd: Deno.cwd(), file: flags.file });
   for (const warning of warnings) console.error(warning);

@@ -3,7 +3,8 @@
 // (A minimal stand-in for src/process; it can be merged into it later.)
 
 /** How a child's output is handled. `tee` shows it live on our stderr and keeps the tail. */
-export type OutputMode = "inherit" | "capture" | "tee" | "null";
+/** "tee-stderr": capture stdout and copy it to our stderr (stdout is reserved for results). */
+export type OutputMode = "inherit" | "capture" | "tee" | "tee-stderr" | "null";
 
 /** Options for {@linkcode spawnProcess} and {@linkcode execProcess}. */
 export interface ExecOptions {
@@ -82,7 +83,11 @@ export const spawnProcess: Spawn = (command, args, options = {}) => {
   const writeErr = (c: Uint8Array) => Deno.stderr.write(c);
   const writeOut = (c: Uint8Array) => Deno.stdout.write(c);
   const stdoutP = stdoutMode !== "inherit" && stdoutMode !== "null"
-    ? drain(child.stdout, stdoutMode === "tee" ? writeOut : null, stdoutMode === "capture")
+    ? drain(
+      child.stdout,
+      stdoutMode === "tee" ? writeOut : stdoutMode === "tee-stderr" ? writeErr : null,
+      stdoutMode === "capture",
+    )
     : Promise.resolve("");
   const stderrP = stderrMode !== "inherit" && stderrMode !== "null"
     ? drain(child.stderr, stderrMode === "tee" ? writeErr : null, false)

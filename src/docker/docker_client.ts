@@ -98,7 +98,8 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       const r = await exec(command.args, {
         cwd: opts.cwd,
         env: command.env,
-        stdout: "tee",
+        // Build output is progress, not a result: it goes to stderr (cli-and-build.md 4.5).
+        stdout: "tee-stderr",
         stderr: "tee",
       });
       if (r.code !== 0) {

@@ -230,3 +230,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "cog run predicts with Docker on the project and on a built image, and leaves no container",
+  ignore: reason !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const base = await run("bash", [join(REPO, "scripts", "e2e_base_image.sh"), "python:3.11-slim"]);
+    assertEquals(base.code, 0, base.stderr);
+    const dir = join(await Deno.makeTempDir(), "e2e-predict");
+    await Deno.mkdir(dir);
+    writeModel(dir, "hey");
+    const fromProject = await run(Deno.execPath(), ["run", "-A", MAIN, "run", "-i", "text=you"], {
+      cwd: dir,
+    });
+    assertEquals(fromProject.code, 0, fromProject.stderr);
+    assertEquals(fromProject.stdout, "hey you\n");
+
+    const tag = "cog-e2e-predict-test";
+    const built = await run(Deno.execPath(), ["run", "-A", MAIN, "build", "-t", tag], { cwd: dir });
+    assertEquals(built.code, 0, built.stderr);
+    const elsewhere = await Deno.makeTempDir();
+    const fromImage = await run(Deno.execPath(), ["run", "-A", MAIN, "run", tag, "-i", "text=img"], {
+      cwd: elsewhere,
+    });
+    assertEquals(fromImage.code, 0, fromImage.stderr);
+    assertEquals(fromImage.stdout, "hey img\n");
+    const invalid = await run(Deno.execPath(), ["run", "-A", MAIN, "run", tag, "-i", "nope=1"], {
+      cwd: elsewhere,
+    });
+    assertEquals(invalid.code, 1);
+    assert(invalid.stderr.includes('unknown input "nope"; valid inputs are: text'), invalid.stderr);
+    assert(!invalid.stderr.includes("Starting Docker image"), "validated before starting");
+    const left = await run(DOCKER, ["ps", "-a", "-q", "--filter", "name=cog-predict-"]);
+    assertEquals(left.stdout.trim(), "", "a cog-predict container was left behind");
+  },
+});
