@@ -78,6 +78,8 @@ export function readSettings(env: Record<string, string | undefined>) {
     keepAliveMs: (envNumber(env.COG_SSE_KEEPALIVE) ?? 15) * 1000,
     maxSubscribers: Math.max(1, envNumber(env.COG_MAX_SSE_SUBSCRIBERS) ?? 1024),
     bodyLimit: envNumber(env.COG_MAX_BODY_BYTES) ?? 100 * 1024 * 1024,
+    maxRedirects: Math.max(0, Math.floor(envNumber(env.COG_MAX_REDIRECTS) ?? 10)),
+    readyFile: env.COG_READY_FILE || "/var/run/cog/ready",
   };
 }
 
@@ -133,7 +135,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       uploadUrl: options.uploadUrl,
       downloadTimeoutMs: settings.downloadTimeoutMs,
       maxDownloadBytes: settings.maxDownloadBytes,
-      maxRedirects: 10,
+      maxRedirects: settings.maxRedirects,
       attempts: 3,
       uploadTimeoutMs: 600_000,
       userAgent: settings.userAgent,
@@ -156,6 +158,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     tmpDir,
     log,
     drainTimeoutMs: settings.drainTimeoutMs,
+    // Cog writes this file under Kubernetes (KUBERNETES_SERVICE_HOST set) once ready.
+    readyFile: settingsEnv.KUBERNETES_SERVICE_HOST ? settings.readyFile : null,
   });
 
   let resolveFinished!: (code: number) => void;

@@ -4,6 +4,7 @@
 
 import { encodeBase64 } from "./_base64.ts";
 import { extensionForMime, mimeForName } from "./_mime.ts";
+import { putFile } from "./_put_file.ts";
 
 /** A bad or unreachable input file (the prediction fails with this message). */
 export class InputFileError extends Error {
@@ -53,7 +54,9 @@ export function checkInputUrl(name: string, value: string): void {
   // "C:" style or bare words with a colon but no "//" are plain strings in Cog; only refuse real URLs.
   if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(value) && match[1].toLowerCase() !== "file") return;
   throw new InputFileError(
-    `${name}: '${match[1].toLowerCase()}' is not a valid URL scheme. 'data', 'http', or 'https' is supported.`,
+    `${name}: '${
+      match[1].toLowerCase()
+    }' is not a valid URL scheme. 'data', 'http', or 'https' is supported.`,
   );
 }
 
@@ -72,7 +75,11 @@ export function filenameForUrl(url: string, contentType?: string | null): string
     base = "";
   }
   base = base.replace(/[\u0000/\\]/g, "_").replace(/^\.+$/, "_");
-  if (!base) base = "file" + (extensionForMime(contentType?.split(";")[0] ?? "") ?? "");
+  // A name without an extension (e.g. /download?id=3) gets one from Content-Type,
+  // so models that dispatch on the suffix still work.
+  if (!base.includes(".")) {
+    base = (base || "file") + (extensionForMime(contentType?.split(";")[0] ?? "") ?? "");
+  }
   return truncateName(base, 200);
 }
 
@@ -141,7 +148,9 @@ export async function downloadInput(
   if (url.startsWith("data:")) {
     const { bytes } = decodeDataUrl(url);
     if (bytes.length > options.maxDownloadBytes) {
-      throw new InputFileError(`data URL is larger than the ${options.maxDownloadBytes} byte limit`);
+      throw new InputFileError(
+        `data URL is larger than the ${options.maxDownloadBytes} byte limit`,
+      );
     }
     const path = `${dir}/${filenameForUrl(url)}`;
     await Deno.writeFile(path, bytes);
@@ -161,7 +170,7 @@ export async function downloadInput(
       if (error instanceof InputFileError) throw error;
       lastError = timeout.aborted
         ? `timed out after ${options.downloadTimeoutMs / 1000} s`
-        : (error instanceof Error ? error.message : String(error));
+        : errorText(error);
       continue;
     }
     if (response.status >= 500) {
@@ -180,7 +189,9 @@ export async function downloadInput(
         `${redact(url)} is ${declared} bytes, over the ${options.maxDownloadBytes} byte limit`,
       );
     }
-    const path = `${dir}/${filenameForUrl(response.url || url, response.headers.get("content-type"))}`;
+    const path = `${dir}/${
+      filenameForUrl(response.url || url, response.headers.get("content-type"))
+    }`;
     try {
       await writeLimited(response.body, path, options.maxDownloadBytes, url);
       return path;
@@ -189,7 +200,7 @@ export async function downloadInput(
       if (error instanceof InputFileError) throw error;
       lastError = timeout.aborted
         ? `timed out after ${options.downloadTimeoutMs / 1000} s`
-        : (error instanceof Error ? error.message : String(error));
+        : errorText(error);
     }
   }
   throw new InputFileError(`could not download ${redact(url)}: ${lastError}`);
@@ -212,7 +223,9 @@ async function fetchFollowing(
     await response.body?.cancel();
     const next = new URL(response.headers.get("location")!, current);
     if (next.protocol !== "http:" && next.protocol !== "https:") {
-      throw new InputFileError(`${redact(url)} redirects to a ${next.protocol} URL, which is not allowed`);
+      throw new InputFileError(
+        `${redact(url)} redirects to a ${next.protocol} URL, which is not allowed`,
+      );
     }
     current = next.href;
   }
@@ -242,6 +255,21 @@ async function writeLimited(
   }
 }
 
+/**
+ * A transport error as a readable line: Deno's fetch says only "fetch failed"
+ * and keeps the reason (refused, DNS, reset) in `cause`, whose text also holds
+ * the full URL, which may carry tokens; that part is cut.
+ */
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  let text = error.message;
+  if (error.cause !== undefined) {
+    const cause = errorText(error.cause).replace(/ for url \([^)]*\)/, "");
+    if (cause && !text.includes(cause)) text = `${text}: ${cause}`;
+  }
+  return text;
+}
+
 /** A URL without its query string or credentials (for messages). */
 export function redact(url: string): string {
   if (url.startsWith("data:")) return `data URL (${url.length} characters)`;
@@ -269,7 +297,11 @@ export async function resolveOutputFile(
   return await uploadFile(path, type, options, extraHeaders, signal);
 }
 
-/** `PUT <uploadUrl>/<basename>` streaming the file; returns the resulting URL. */
+/**
+ * `PUT <uploadUrl>/<basename>` streaming the file from disk with a
+ * Content-Length (never held in memory); follows redirects by PUTting again;
+ * returns the Location header or the final URL, without its query.
+ */
 export async function uploadFile(
   path: string,
   mime: string,
@@ -279,43 +311,60 @@ export async function uploadFile(
 ): Promise<string> {
   const base = options.uploadUrl!.endsWith("/") ? options.uploadUrl! : options.uploadUrl! + "/";
   const basename = path.slice(path.lastIndexOf("/") + 1);
-  const target = new URL(encodeURIComponent(basename), base).href;
-  const doFetch = options.fetch ?? fetch;
+  const target = new URL(uploadPathSegment(basename), base);
+  const headers: Record<string, string> = { "content-type": mime, ...extraHeaders };
+  if (options.userAgent) headers["user-agent"] ??= options.userAgent;
   let lastError = "";
   for (let attempt = 0; attempt < options.attempts; attempt++) {
     if (signal?.aborted) throw new UploadError(`upload of ${basename} was canceled`);
     if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal);
-    const file = await Deno.open(path, { read: true });
-    const size = (await file.stat()).size;
     const timeout = AbortSignal.timeout(options.uploadTimeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
-      const response = await doFetch(target, {
-        method: "PUT",
-        body: file.readable,
-        headers: { "content-type": mime, "content-length": String(size), ...extraHeaders },
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        redirect: "follow",
-      });
-      await response.body?.cancel();
-      if (response.ok) {
+      let current = target;
+      let response = await putFile(current, path, { headers, signal: combined });
+      for (let hop = 0; isRedirect(response.status) && response.headers.has("location"); hop++) {
+        if (hop >= options.maxRedirects) {
+          throw new Error(`more than ${options.maxRedirects} redirects`);
+        }
+        current = new URL(response.headers.get("location")!, current);
+        response = await putFile(current, path, { headers, signal: combined });
+      }
+      if (response.status >= 200 && response.status < 300) {
         const location = response.headers.get("location");
-        const url = new URL(location ?? response.url ?? target, target);
+        const url = new URL(location ?? current.href, current);
         url.search = "";
         return url.href;
       }
       lastError = `HTTP ${response.status}`;
-      if (response.status < 500 && response.status !== 429) break;
+      if (response.status < 500 && response.status !== 429 && response.status !== 408) break;
     } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new UploadError(`output file ${path} does not exist`);
+      }
       lastError = timeout.aborted
         ? `timed out after ${options.uploadTimeoutMs / 1000} s`
-        : (error instanceof Error ? error.message : String(error));
-    } finally {
-      try {
-        file.close();
-      } catch {
-        // the body stream already closed it
-      }
+        : signal?.aborted
+        ? "canceled"
+        : errorText(error);
+      if (signal?.aborted) break;
     }
   }
-  throw new UploadError(`upload of ${basename} to ${redact(target)} failed: ${lastError}`);
+  throw new UploadError(`upload of ${basename} to ${redact(target.href)} failed: ${lastError}`);
+}
+
+/**
+ * A file's base name as one URL path segment under the upload URL: percent-
+ * encoded, and never a dot segment ("." / ".." or their %2E forms would
+ * climb out of the upload path) nor empty.
+ */
+export function uploadPathSegment(basename: string): string {
+  // encodeURIComponent keeps "." as is, so only the literal dot segments remain to refuse.
+  const encoded = encodeURIComponent(basename);
+  if (encoded === "") return "file";
+  return encoded === "." || encoded === ".." ? `_${encoded}` : encoded;
+}
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
 }

@@ -84,6 +84,8 @@ export class Runtime {
   #defunctReason: string | null = null;
   #generation = 0;
   #reloads = 0;
+  /** The current setup is a restart after a crash (a failure then means DEFUNCT). */
+  #crashRestart = false;
 
   constructor(options: RuntimeOptions, hooks: RuntimeHooks) {
     this.kind = options.kind;
@@ -175,6 +177,11 @@ export class Runtime {
     this.#hooks.onSetupFinished?.(this, this.#setupSeconds(), false);
     clearTimeout(this.#setupTimer);
     this.#state = "setup_failed";
+    if (this.#crashRestart) {
+      // a restart after a crash that cannot set up again will not recover
+      this.#state = "defunct";
+      this.#defunctReason = `the worker crashed and setup failed when it restarted: ${error}`;
+    }
     this.#setup.status = "failed";
     this.#setup.completed_at = this.#hooks.now().toISOString();
     const logs = this.#setupLogs.join("");
@@ -240,6 +247,7 @@ export class Runtime {
       return;
     }
     this.#state = "ready";
+    this.#crashRestart = false;
     this.#setup.status = "succeeded";
     this.#setup.completed_at = this.#hooks.now().toISOString();
     this.#hooks.log("info", `setup complete; ${this.#slots} slot(s) for ${this.kind}s`);
@@ -269,7 +277,7 @@ export class Runtime {
       this.#failSetup(`the worker ${how} during setup${detail}${tail ? `\n${tail}` : ""}`);
       return;
     }
-    if (this.#state === "setup_failed") return;
+    if (this.#state === "setup_failed" || this.#state === "defunct") return;
     this.#hooks.log("error", reason);
     const lost = [...this.#active];
     this.#active.clear();
@@ -286,6 +294,7 @@ export class Runtime {
     this.#restarts.push(now);
     this.#hooks.onRestart?.(this);
     this.#hooks.log("warn", "restarting the worker and running setup() again");
+    this.#crashRestart = true;
     this.start();
   }
 
@@ -382,6 +391,7 @@ export class Runtime {
     if (this.#stopping) return;
     if (ref) this.#options.worker = { ...this.#options.worker, ref };
     const token = ++this.#reloads;
+    this.#crashRestart = false;
     clearTimeout(this.#setupTimer);
     this.#state = "starting";
     this.#setup = { started_at: this.#hooks.now().toISOString(), status: "starting" };

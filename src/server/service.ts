@@ -101,6 +101,8 @@ export interface ServiceOptions {
   now?: () => Date;
   /** Wait for async predictions at shutdown, ms. */
   drainTimeoutMs: number;
+  /** File touched on the first READY health check (Kubernetes: /var/run/cog/ready), or null. */
+  readyFile?: string | null;
 }
 
 interface Entry {
@@ -130,7 +132,7 @@ export class PredictionService {
   #runtimes: { prediction: Runtime | null; training: Runtime | null };
   #entries = new Map<string, Entry>();
   #queue: Entry[] = [];
-  #webhooksInFlight = new Set<Promise<void>>();
+  #webhooksInFlight = new Set<WebhookDispatcher>();
   #shuttingDown = false;
   #dirCounter = 0;
   #readyFileWritten = false;
@@ -278,9 +280,9 @@ export class PredictionService {
         report.user_healthcheck_error = result.error ?? "Healthcheck failed";
       }
       report.status = status;
-      if (status === "READY" && !this.#readyFileWritten && Deno.env.get("KUBERNETES_SERVICE_HOST")) {
+      if (status === "READY" && !this.#readyFileWritten && this.#options.readyFile) {
         this.#readyFileWritten = true;
-        await writeReadyFile(this.#options.log);
+        await writeReadyFile(this.#options.readyFile, this.#options.log);
       }
     }
     if (status === "DEFUNCT") {
@@ -391,9 +393,9 @@ export class PredictionService {
         ...this.#options.webhooks,
         log: (level, message) => this.#options.log(level, message, { prediction_id: prediction.id }),
       });
-      const done = entry.webhook.done;
-      this.#webhooksInFlight.add(done);
-      done.finally(() => this.#webhooksInFlight.delete(done));
+      const dispatcher = entry.webhook;
+      this.#webhooksInFlight.add(dispatcher);
+      dispatcher.done.finally(() => this.#webhooksInFlight.delete(dispatcher));
     }
     entry.stream = new PredictionStream(prediction, this.#options.stream, () => {
       if (prediction.mode === "sse") this.cancel(prediction.id);
@@ -485,6 +487,14 @@ export class PredictionService {
   }
 
   #pumpQueue(): void {
+    for (const entry of this.#queue) {
+      // a runtime that will never be ready again cannot serve its queue
+      const state = entry.runtime.state;
+      if (state === "defunct" || state === "setup_failed" || state === "stopped") {
+        const why = entry.runtime.defunctReason ?? `the ${entry.runtime.kind} worker is ${state}`;
+        entry.prediction.fail(`The prediction could not start: ${why}`, this.#now());
+      }
+    }
     while (this.#queue.length > 0) {
       const entry = this.#queue[0];
       if (entry.prediction.isTerminal) {
@@ -587,7 +597,8 @@ export class PredictionService {
 
   #onWorkerLost(runtime: Runtime, reason: string): void {
     for (const entry of this.#entries.values()) {
-      if (entry.runtime !== runtime || !entry.dispatched) continue;
+      // queued ones wait for the restart; preparing ones lost their slot with the worker
+      if (entry.runtime !== runtime || entry.queued) continue;
       entry.chain = entry.chain.then(() => {
         entry.prediction.fail(reason, this.#now());
       });
@@ -660,8 +671,14 @@ export class PredictionService {
         entry.prediction.fail("the server shut down before the prediction finished", this.#now());
       }
     }
-    const hooks = await withTimeout(Promise.all([...this.#webhooksInFlight]), this.#options.drainTimeoutMs);
-    if (!hooks) this.#options.log("warn", "gave up on webhooks still being delivered at shutdown");
+    const hooks = await withTimeout(
+      Promise.all([...this.#webhooksInFlight].map((d) => d.done)),
+      this.#options.drainTimeoutMs,
+    );
+    if (!hooks) {
+      this.#options.log("warn", "gave up on webhooks still being delivered at shutdown");
+      for (const dispatcher of this.#webhooksInFlight) dispatcher.abort();
+    }
     await Promise.all(this.#allRuntimes().map((r) => r.stop()));
     await Deno.remove(this.#options.tmpDir, { recursive: true }).catch(() => {});
   }
@@ -736,11 +753,12 @@ async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boole
   }
 }
 
-async function writeReadyFile(log: ServiceLogger): Promise<void> {
+async function writeReadyFile(path: string, log: ServiceLogger): Promise<void> {
   try {
-    await Deno.mkdir("/var/run/cog", { recursive: true });
-    await Deno.writeFile("/var/run/cog/ready", new Uint8Array());
+    const slash = path.lastIndexOf("/");
+    if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+    await Deno.writeFile(path, new Uint8Array());
   } catch (error) {
-    log("warn", `could not write /var/run/cog/ready: ${error}`);
+    log("warn", `could not write ${path}: ${error}`);
   }
 }

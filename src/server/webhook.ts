@@ -78,7 +78,8 @@ export class WebhookDispatcher {
     this.#prediction = prediction;
     this.#options = options;
     this.#url = url;
-    this.#lastSent = this.#now() - 10_000;
+    // Cog starts 10 s in the past; -Infinity keeps its promise that the first
+    // update (start) is always sent, even with an interval over 10 s.
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
     this.#unsubscribe = prediction.subscribe((event) => this.#onEvent(event));
   }

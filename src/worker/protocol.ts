@@ -114,7 +114,13 @@ export function decodeWorkerMessage(line: string): WorkerMessage {
       `protocol version ${JSON.stringify(raw.v)} is not supported (this server speaks ${PROTOCOL_VERSION})`,
     );
   }
-  const parsed = WorkerMessageSchema.safeParse(raw);
+  let parsed: ReturnType<typeof WorkerMessageSchema.safeParse>;
+  try {
+    parsed = WorkerMessageSchema.safeParse(raw);
+  } catch (error) {
+    // A value nested deeper than the validator's stack (RangeError) is a bad line, not a crash.
+    throw new ProtocolError(`invalid worker message: ${error instanceof Error ? error.message : error}`);
+  }
   if (!parsed.success) throw new ProtocolError(`invalid worker message: ${describe(parsed.error)}`);
   return parsed.data;
 }

@@ -8,6 +8,7 @@ import type { Prediction, RequestMode } from "../prediction.ts";
 import { MetricsRegistry } from "../prometheus.ts";
 import { COG_VERSION, MESSAGES } from "../wire.ts";
 import { BodyError, DEFAULT_BODY_LIMIT, readCreateBody } from "./schemas.ts";
+import { registerUiRoutes } from "./routes/ui.ts";
 
 /** Dependencies of the HTTP app. */
 export interface AppOptions {
@@ -33,8 +34,10 @@ export function createApp(service: PredictionService, options: AppOptions): Hono
     log("error", `unhandled error on ${c.req.method} ${c.req.path}: ${error.stack ?? error}`);
     return c.json({ error: "Internal server error" }, 500);
   });
-  app.notFound((c) => c.body(null, 404));
+  // FastAPI's (Cog's) bodies, so every 4xx carries a message.
+  app.notFound((c) => c.json({ detail: "Not Found" }, 404));
 
+  registerUiRoutes(app);
   app.get("/", (c) => c.json(discovery(service)));
   app.get("/health-check", async (c) => c.json(await service.health()));
   app.get("/openapi.json", (c) => {
@@ -56,11 +59,11 @@ export function createApp(service: PredictionService, options: AppOptions): Hono
       return service.cancel(c.req.param("id")) ? c.json({}) : c.json({}, 404);
     });
     for (const path of [base, `${base}/:id`, `${base}/:id/cancel`]) {
-      app.all(path, (c) => c.body(null, 405));
+      app.all(path, (c) => c.json({ detail: "Method Not Allowed" }, 405));
     }
   }
   for (const path of ["/", "/health-check", "/openapi.json", "/shutdown", "/metrics"]) {
-    app.all(path, (c) => c.body(null, 405));
+    app.all(path, (c) => c.json({ detail: "Method Not Allowed" }, 405));
   }
 
   async function create(c: Context, kind: Kind, pathId: string | null): Promise<Response> {

@@ -56,6 +56,10 @@ export async function readCreateBody(request: Request, limit: number): Promise<C
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new BodyError(422, "The request body must be a JSON object");
   }
+  if (tooDeep(raw, MAX_JSON_DEPTH)) {
+    // The worker's JSON decoder (Python) recurses: a deeper input would never reach predict().
+    throw new BodyError(422, `The request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   const parsed = CreateBodySchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -65,6 +69,23 @@ export async function readCreateBody(request: Request, limit: number): Promise<C
     );
   }
   return parsed.data;
+}
+
+/** Deepest nesting of objects/arrays accepted in a request body. */
+export const MAX_JSON_DEPTH = 200;
+
+/** True when `value` nests objects/arrays more than `limit` levels (iterative: no stack overflow). */
+export function tooDeep(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(node)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 async function readLimited(request: Request, limit: number): Promise<string> {

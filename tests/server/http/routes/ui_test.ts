@@ -1,0 +1,83 @@
+// GET / content negotiation (playground for browsers, discovery JSON for API
+// clients), /docs, and the embedded assets with their types and CSP.
+
+import { assert, assertEquals, assertMatch } from "../../../_assert.ts";
+import { startFixture } from "../../../_helpers.ts";
+import { prefersHtml, UI_CSP } from "../../../../src/server/http/routes/ui.ts";
+
+const BROWSER_ACCEPT =
+  "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+
+Deno.test("prefersHtml is true for browsers and false for API clients", () => {
+  assert(prefersHtml(BROWSER_ACCEPT));
+  assert(prefersHtml("text/html"));
+  assert(!prefersHtml(null));
+  assert(!prefersHtml(""));
+  assert(!prefersHtml("*/*"));
+  assert(!prefersHtml("application/json"));
+  assert(!prefersHtml("application/json, text/html"), "a tie goes to JSON");
+  assert(prefersHtml("application/json;q=0.5, text/html"));
+  assert(!prefersHtml("text/html;q=0"));
+});
+
+Deno.test("GET / serves the discovery JSON to API clients and the playground to browsers", async () => {
+  const server = await startFixture("echo");
+  try {
+    for (const accept of [undefined, "application/json", "*/*"]) {
+      const response = await fetch(`${server.url}/`, {
+        headers: accept ? { accept } : {},
+      });
+      assertEquals(response.status, 200);
+      assertMatch(response.headers.get("content-type") ?? "", /^application\/json/);
+      const body = await response.json();
+      assertEquals(body.docs_url, "/docs");
+      assertEquals(body.predictions_url, "/predictions");
+    }
+    for (const accept of ["text/html", BROWSER_ACCEPT]) {
+      const response = await fetch(`${server.url}/`, { headers: { accept } });
+      assertEquals(response.status, 200);
+      assertMatch(response.headers.get("content-type") ?? "", /^text\/html/);
+      assertEquals(response.headers.get("content-security-policy"), UI_CSP);
+      assertMatch(response.headers.get("vary") ?? "", /Accept/);
+      const html = await response.text();
+      assertMatch(html, /<title>Cog playground<\/title>/);
+      assert(!/https?:\/\//.test(html), "the page links nothing absolute");
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("GET /docs and the /_cog assets are served with their content types", async () => {
+  const server = await startFixture("echo");
+  try {
+    const expected: Record<string, RegExp> = {
+      "/docs": /^text\/html/,
+      "/_cog/ui.css": /^text\/css/,
+      "/_cog/lib.js": /^text\/javascript/,
+      "/_cog/playground.js": /^text\/javascript/,
+      "/_cog/docs.js": /^text\/javascript/,
+    };
+    for (const [path, type] of Object.entries(expected)) {
+      const response = await fetch(`${server.url}${path}`);
+      assertEquals(response.status, 200, path);
+      assertMatch(response.headers.get("content-type") ?? "", type);
+      assertEquals(response.headers.get("x-content-type-options"), "nosniff");
+      const text = await response.text();
+      // No external resources: no URL in the assets but this server's (relative) ones.
+      const urls = [...text.matchAll(/\b(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}\b/gi)].map((m) =>
+        m[0]
+      );
+      assertEquals(urls.filter((url) => url !== "https://example.com"), [], path);
+    }
+    assertEquals(
+      await fetch(`${server.url}/_cog/missing.js`).then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      }),
+      404,
+    );
+  } finally {
+    await server.close();
+  }
+});

@@ -1,0 +1,288 @@
+// Graceful shutdown: POST /shutdown, SIGTERM, SIGINT and
+// --await-explicit-shutdown. In-flight predictions finish (or are canceled
+// after the grace period), terminal webhooks are delivered, the worker is
+// reaped and the process exits 0.
+
+import { assert, assertEquals, assertMatch } from "../_assert.ts";
+import { FIXTURES, startFixture, startReceiver, waitFor } from "../_helpers.ts";
+
+const ASYNC = { prefer: "respond-async" };
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+interface Cli {
+  url: string;
+  child: Deno.ChildProcess;
+  output(): string;
+  workerPid(): number;
+  /** Waits for exit and for stderr to be read to the end. */
+  exit(): Promise<Deno.CommandStatus>;
+}
+
+/** Spawns `main.ts serve --no-docker -p 0` on a fixture and waits until READY. */
+async function spawnCli(
+  fixture: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Cli> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "serve", "--no-docker", "-p", "0", ...args],
+    cwd: `${FIXTURES}${fixture}`,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let url = "";
+  while (!url) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+    url = /Serving at (http:\/\/\S+)/.exec(seen)?.[1] ?? "";
+  }
+  const drained = (async () => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      seen += value;
+    }
+  })();
+  if (!url) {
+    await child.status;
+    throw new Error(`no "Serving at" line in ${seen}`);
+  }
+  await waitFor(
+    async () => {
+      const r = await fetch(`${url}/health-check`);
+      return (await r.json()).status === "READY";
+    },
+    30_000,
+    "the CLI server to be READY",
+  );
+  return {
+    url,
+    child,
+    output: () => seen,
+    workerPid: () => Number(/worker started \(pid (\d+)/.exec(seen)?.[1]),
+    exit: async () => {
+      const status = await child.status;
+      await drained;
+      return status;
+    },
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  }).then(async (r) => ({ status: r.status, body: await r.json() }));
+}
+
+Deno.test("POST /shutdown lets in-flight sync predictions finish and answers them all", async () => {
+  const s = await startFixture("async_echo");
+  try {
+    const pending = ["a", "b", "c", "d"].map((text) =>
+      s.request("POST", "/predictions", { input: { text, sleep: 0.5 } })
+    );
+    await waitFor(() => s.server.service.inFlight.length === 4);
+    const shutdown = await s.request("POST", "/shutdown");
+    assertEquals(shutdown.status, 200);
+    assertEquals(shutdown.body, {});
+    const answers = await Promise.all(pending);
+    for (const [i, a] of answers.entries()) {
+      assertEquals(a.status, 200);
+      assertEquals(a.body.output, `echo ${"abcd"[i]}`);
+    }
+    assertEquals(await s.server.finished, 0);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("POST /shutdown drains async predictions and delivers their completed webhooks", async () => {
+  const hook = startReceiver();
+  const s = await startFixture("slow");
+  try {
+    await s.request("POST", "/predictions", {
+      id: "drain-1",
+      input: { seconds: 0.5 },
+      webhook: hook.url,
+      webhook_events_filter: ["completed"],
+    }, ASYNC);
+    await waitFor(() => s.server.service.get("drain-1")?.logs() !== "");
+    await s.request("POST", "/shutdown");
+    const refused = await fetch(`${s.url}/predictions`, { method: "POST" }).catch(() => null);
+    if (refused) {
+      assertEquals(refused.status, 503, "no new work once shutting down");
+      await refused.body?.cancel();
+    }
+    assertEquals(await s.server.finished, 0);
+    assertEquals(hook.received.length, 1, "the webhook was delivered before exit");
+    assertEquals(hook.received[0].json().status, "succeeded");
+    assertEquals(hook.received[0].json().output, "woke up");
+  } finally {
+    await s.close();
+    await hook.close();
+  }
+});
+
+Deno.test("predictions still running after COG_SHUTDOWN_GRACE are canceled and their webhooks sent", async () => {
+  const hook = startReceiver();
+  const s = await startFixture("slow", { settings: { COG_SHUTDOWN_GRACE: "0.5" } });
+  try {
+    const t0 = Date.now();
+    const sync = s.request("POST", "/predictions", {
+      id: "long-1",
+      input: { seconds: 30 },
+      webhook: hook.url,
+      webhook_events_filter: ["completed"],
+    });
+    await waitFor(() => s.server.service.get("long-1")?.logs() !== "");
+    await s.request("POST", "/shutdown");
+    const answer = await sync;
+    assertEquals(answer.status, 200);
+    assertEquals(answer.body.status, "canceled");
+    assertEquals(await s.server.finished, 0);
+    assert(Date.now() - t0 < 20_000, "did not wait for the 30 s sleep");
+    assertEquals(hook.received.map((h) => h.json().status), ["canceled"]);
+  } finally {
+    await s.close();
+    await hook.close();
+  }
+});
+
+Deno.test("SIGTERM drains an in-flight prediction, delivers its webhook, reaps the worker and exits 0", async () => {
+  const hook = startReceiver();
+  const cli = await spawnCli("slow");
+  try {
+    const pid = cli.workerPid();
+    assert(isAlive(pid));
+    const sync = post(`${cli.url}/predictions`, {
+      input: { seconds: 0.5 },
+      webhook: hook.url,
+      webhook_events_filter: ["completed"],
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    cli.child.kill("SIGTERM");
+    const answer = await sync;
+    assertEquals(answer.status, 200);
+    assertEquals(answer.body.status, "succeeded");
+    const status = await cli.exit();
+    assertEquals(status.code, 0, cli.output());
+    assertEquals(hook.received.map((h) => h.json().status), ["succeeded"]);
+    assertEquals(isAlive(pid), false, "the worker was reaped");
+  } finally {
+    try {
+      cli.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await cli.exit();
+    await hook.close();
+  }
+});
+
+Deno.test("SIGINT shuts down gracefully and exits 0", async () => {
+  const hook = startReceiver();
+  const cli = await spawnCli("async_echo");
+  try {
+    const pid = cli.workerPid();
+    const accepted = await post(`${cli.url}/predictions`, {
+      id: "int-1",
+      input: { text: "i", sleep: 0.5 },
+      webhook: hook.url,
+      webhook_events_filter: ["completed"],
+    }, ASYNC);
+    assertEquals(accepted.status, 202);
+    cli.child.kill("SIGINT");
+    const status = await cli.exit();
+    assertEquals(status.code, 0, cli.output());
+    assertEquals(
+      hook.received.length,
+      1,
+      "the async prediction's webhook was delivered before exit",
+    );
+    assertEquals(hook.received[0].json().output, "echo i");
+    assertEquals(isAlive(pid), false);
+  } finally {
+    try {
+      cli.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await cli.exit();
+    await hook.close();
+  }
+});
+
+Deno.test("--await-explicit-shutdown ignores SIGTERM; POST /shutdown then exits 0", async () => {
+  const cli = await spawnCli("echo", ["--await-explicit-shutdown", "true"]);
+  try {
+    cli.child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 300));
+    const health = await fetch(`${cli.url}/health-check`).then((r) => r.json());
+    assertEquals(health.status, "READY", "still serving after SIGTERM");
+    const p = await post(`${cli.url}/predictions`, { input: { text: "still" } });
+    assertEquals(p.body.output, "hello still");
+    const shutdown = await post(`${cli.url}/shutdown`, {});
+    assertEquals(shutdown.body, {});
+    const status = await cli.exit();
+    assertEquals(status.code, 0, cli.output());
+    assertMatch(cli.output(), /SIGTERM ignored/);
+  } finally {
+    try {
+      cli.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await cli.exit();
+  }
+});
+
+Deno.test("--await-explicit-shutdown still stops on SIGINT", async () => {
+  const cli = await spawnCli("echo", ["--await-explicit-shutdown", "true"]);
+  try {
+    const pid = cli.workerPid();
+    cli.child.kill("SIGINT");
+    const status = await cli.exit();
+    assertEquals(status.code, 0, cli.output());
+    assertEquals(isAlive(pid), false);
+  } finally {
+    try {
+      cli.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await cli.exit();
+  }
+});
+
+Deno.test("shutdown gives up on a webhook receiver that keeps failing after the grace period", async () => {
+  const hook = startReceiver(() => new Response("down", { status: 503 }));
+  const s = await startFixture("echo", {
+    settings: { COG_SHUTDOWN_GRACE: "0.5", COG_WEBHOOK_RETRY_BASE_MS: "50" },
+  });
+  try {
+    const r = await s.request("POST", "/predictions", {
+      input: { text: "x" },
+      webhook: hook.url,
+      webhook_events_filter: ["completed"],
+    });
+    assertEquals(r.body.status, "succeeded");
+    await waitFor(() => hook.received.length >= 1);
+    const t0 = Date.now();
+    await s.close();
+    assert(Date.now() - t0 < 10_000, "shutdown did not wait for every retry");
+    assertEquals(await s.server.finished, 0);
+    const count = hook.received.length;
+    await new Promise((r) => setTimeout(r, 500));
+    assertEquals(hook.received.length, count, "no retries after shutdown");
+  } finally {
+    await s.close();
+    await hook.close();
+  }
+});
