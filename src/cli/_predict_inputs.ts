@@ -200,11 +200,6 @@ function fmtNumber(n: number): string {
   return String(n);
 }
 
-function joinTypes(types: string[]): string {
-  if (types.length <= 1) return types[0] ?? "value";
-  return `${types.slice(0, -1).join(", ")} or ${types.at(-1)}`;
-}
-
 /** Checks one value against a schema; returns Cog CLI reasons (without the prefix). */
 function validateValue(value: unknown, schema: Schema, path: string): { path: string; reason: string }[] {
   const anyOf = schema.anyOf as Schema[] | undefined;
@@ -277,13 +272,6 @@ export function validateInputs(input: Record<string, unknown>, schema: InputSche
     const prop = schema.properties[name];
     if (!prop) continue;
     for (const error of validateValue(input[name], prop, name)) {
-      if (error.reason.startsWith("expected ")) {
-        const types = typesOf(prop);
-        if (types.length > 1 && !prop.anyOf) error.reason = error.reason;
-        else if (prop.anyOf) {
-          error.reason = `expected ${joinTypes([...new Set(types)])}, got ${jsonType(input[name])}`;
-        }
-      }
       problems.push(`invalid input "${error.path}": ${error.reason}`);
     }
   }
