@@ -36,6 +36,8 @@ export interface HealthReport {
   version: Record<string, string>;
   user_healthcheck_error?: string;
   queue?: { depth: number; capacity: number };
+  /** Why the server gave up (DEFUNCT only). */
+  defunct_reason?: string;
 }
 
 /** A create request, after the HTTP layer parsed the body. */
@@ -286,8 +288,9 @@ export class PredictionService {
       }
     }
     if (status === "DEFUNCT") {
+      // Beyond Cog: say why, so an operator does not have to dig through logs.
       const reason = runtimes.find((r) => r.defunctReason)?.defunctReason;
-      if (reason) report.user_healthcheck_error = undefined;
+      if (reason) report.defunct_reason = reason;
     }
     return report;
   }

@@ -98,7 +98,9 @@ Deno.test("crashing on every prediction ends in DEFUNCT after three restarts, th
     const p = await s.request("POST", "/predictions", { input: { how: "ok" } });
     assertEquals(p.status, 503);
     assertEquals(p.body.status, "failed");
-    assertEquals((await s.request("GET", "/health-check")).body.status, "DEFUNCT");
+    const health = (await s.request("GET", "/health-check")).body;
+    assertEquals(health.status, "DEFUNCT");
+    assertMatch(health.defunct_reason, /Worker crashed/);
   } finally {
     await s.close();
   }
