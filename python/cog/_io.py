@@ -1,8 +1,7 @@
 """Worker I/O: the protocol writer, log routing and fd-level output capture.
 
-- ``Wire`` serialises messages in the caller's thread and hands the bytes to one
-  writer thread, which writes them to ctl_out under a lock (so a cancelation
-  exception raised in the main thread can never tear a frame).
+- ``Wire`` serialises messages and writes them to ctl_out in the caller's thread,
+  under one lock (frames never interleave nor tear).
 - ``LogRouter`` turns Python-level writes into ``log`` messages attributed to the
   current prediction (process-wide sync id, or a ContextVar per asyncio task).
 - ``FdCapture`` points fd 1/2 at pipes drained for the worker's whole life; that
@@ -13,9 +12,8 @@ import codecs
 import contextvars
 import io
 import os
-import queue
+import select
 import threading
-import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._protocol import PROTOCOL_VERSION, encode
@@ -34,49 +32,66 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 class Wire:
-    """The protocol output channel (worker -> server)."""
+    """The protocol output channel (worker -> server).
+
+    Each frame is written straight to ctl_out by the calling thread, under one lock
+    (no thread hop: a message reaches the pipe before ``send`` returns, and a full
+    pipe slows the sender down instead of growing a queue). Frames cannot tear:
+    SIGUSR1 never raises inside this module (see ``_worker._in_worker_io``), and a
+    frame sent by a signal handler that interrupts a write in the same thread is
+    deferred until that write is complete.
+    """
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
         self._lock = threading.Lock()
-        self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self._owner: Optional[int] = None
+        self._deferred: List[bytes] = []
         self._disabled = False
-        self._thread = threading.Thread(target=self._run, name="cog-wire", daemon=True)
-        self._thread.start()
 
     def send(self, message: Dict[str, Any]) -> None:
-        """Queue one message; raises ValueError if it is not valid JSON (NaN...)."""
+        """Write one message; raises ValueError if it is not valid JSON (NaN...)."""
         if self._disabled:
             return
         if "v" not in message:
             message = dict({"v": PROTOCOL_VERSION}, **message)
-        self._queue.put(encode(message))
+        self._write(encode(message))
+
+    def _write(self, data: bytes) -> None:
+        if self._owner == threading.get_ident():
+            # re-entered from a signal handler in the middle of a write: keep the order
+            self._deferred.append(data)
+            return
+        with self._lock:
+            self._owner = threading.get_ident()
+            try:
+                if not self._disabled:
+                    write_all(self._fd, data)
+                while self._deferred:
+                    frame = self._deferred.pop(0)
+                    if not self._disabled:
+                        write_all(self._fd, frame)
+            except OSError:
+                os._exit(0)  # the server is gone
+            finally:
+                self._owner = None
 
     def flush(self, timeout: float = 5.0) -> None:
-        """Wait until everything queued so far has been written."""
+        """Write what a signal handler deferred (frames are otherwise written at once)."""
         if self._disabled:
             return
-        done = threading.Event()
-        self._queue.put(done)
-        done.wait(timeout)
+        if self._lock.acquire(timeout=timeout):
+            try:
+                while self._deferred:
+                    write_all(self._fd, self._deferred.pop(0))
+            except OSError:
+                os._exit(0)
+            finally:
+                self._lock.release()
 
     def disable(self) -> None:
         """Never write again (used in forked children)."""
         self._disabled = True
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if isinstance(item, threading.Event):
-                item.set()
-                continue
-            if self._disabled:
-                continue
-            with self._lock:
-                try:
-                    write_all(self._fd, item)
-                except OSError:
-                    os._exit(0)  # the server is gone
 
 
 class LogRouter:
@@ -179,7 +194,12 @@ class RoutingWriter(io.TextIOBase):
 
 
 class FdCapture:
-    """Replaces fd 1 or 2 with a pipe and forwards what arrives as log messages."""
+    """Replaces fd 1 or 2 with a pipe and forwards what arrives as log messages.
+
+    A reader thread waits for the (non-blocking) read end to become readable and
+    reads under a lock; ``drain`` takes the same lock and reads whatever is left in
+    the pipe itself, so it needs no round trip through the reader thread.
+    """
 
     def __init__(
         self, fd: int, source: str, router: LogRouter, target: Callable[[], Optional[str]]
@@ -188,72 +208,59 @@ class FdCapture:
         self._source = source
         self._router = router
         self._target = target
-        self._tokens: Dict[str, threading.Event] = {}
-        self._tokens_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
         read_end, write_end = os.pipe()
         os.dup2(write_end, fd)
         os.close(write_end)
+        os.set_blocking(read_end, False)
         self._read_end = read_end
         thread = threading.Thread(target=self._run, name="cog-capture-" + source, daemon=True)
         thread.start()
 
     def drain(self, timeout: float) -> None:
-        """Wait (bounded) until everything written to the fd so far has been forwarded."""
-        token = "__cog_drain_{}__\n".format(uuid.uuid4().hex)
-        event = threading.Event()
-        with self._tokens_lock:
-            self._tokens[token] = event
+        """Forward (bounded wait) everything written to the fd so far, partial line included."""
+        if not self._lock.acquire(timeout=timeout):
+            return
         try:
-            write_all(self.fd, token.encode("ascii"))
-            event.wait(timeout)
-        except OSError:
-            pass
+            self._pump()
+            if self._pending:
+                self._emit(self._pending)
+                self._pending = ""
         finally:
-            with self._tokens_lock:
-                self._tokens.pop(token, None)
+            self._lock.release()
 
     def _run(self) -> None:
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        pending = ""
+        poller = select.poll()
+        poller.register(self._read_end, select.POLLIN)
+        while True:
+            try:
+                poller.poll()
+            except OSError:
+                return
+            with self._lock:
+                if not self._pump():
+                    return
+
+    def _pump(self) -> bool:
+        """Read and forward what the pipe holds now (lock held); False at EOF."""
         while True:
             try:
                 chunk = os.read(self._read_end, 65536)
+            except BlockingIOError:
+                return True
             except OSError:
-                return
+                return False
             if not chunk:
-                return
-            pending += decoder.decode(chunk)
-            pending = self._consume(pending)
+                return False
+            pending = self._pending + self._decoder.decode(chunk)
+            cut = pending.rfind("\n")
+            if cut >= 0:
+                self._emit(pending[: cut + 1])
+                pending = pending[cut + 1 :]
+            self._pending = pending
 
-    def _consume(self, pending: str) -> str:
-        while True:
-            found = self._find_token(pending)
-            if found is None:
-                break
-            start, token = found
-            self._emit(pending[:start], final=True)
-            pending = pending[start + len(token) :]
-            with self._tokens_lock:
-                event = self._tokens.get(token)
-            if event is not None:
-                event.set()
-        cut = pending.rfind("\n")
-        if cut >= 0:
-            self._emit(pending[: cut + 1], final=False)
-            pending = pending[cut + 1 :]
-        return pending
-
-    def _find_token(self, text: str) -> Optional[Tuple[int, str]]:
-        start = text.find("__cog_drain_")
-        if start < 0:
-            return None
-        end = text.find("__\n", start + len("__cog_drain_"))
-        if end < 0:
-            return None
-        return start, text[start : end + 3]
-
-    def _emit(self, text: str, final: bool) -> None:
+    def _emit(self, text: str) -> None:
         if text:
             self._router.send(self._target(), self._source, text)
-
-

@@ -396,9 +396,10 @@ class Worker:
             return
         self.drain(None)
         with self.lock:
+            # ready first: the server may send a request the moment it reads the message
+            self.ready = True
             self.send({"type": "ready", "predictor": self.predictor.info,
                        "signature": self.predictor.signature})
-            self.ready = True
         if self.args.signature_only:
             self.exit(0)
         if self.predictor.is_async:
@@ -580,7 +581,17 @@ class Worker:
             self.send({"type": "failed", "id": pid, "error":
                        "worker is at its concurrency limit ({})".format(self.concurrency)})
             return
-        self.tasks[pid] = self.loop.create_task(self._run_async_prediction(pid, message))
+        task = self.loop.create_task(self._run_async_prediction(pid, message))
+        self.tasks[pid] = task
+        task.add_done_callback(lambda done, pid=pid: self._async_task_done(pid, done))
+
+    def _async_task_done(self, pid: str, task: "asyncio.Task[None]") -> None:
+        # A task canceled before its first step never runs its body (no try/finally),
+        # so its terminal message is sent here; otherwise the body already sent it.
+        if task.cancelled() and self.tasks.get(pid) is task:
+            self.tasks.pop(pid, None)
+            self.cancel_requested.discard(pid)
+            self.send({"type": "canceled", "id": pid})
 
     def _cancel_async(self, pid: str) -> None:
         task = self.tasks.get(pid)

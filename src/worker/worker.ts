@@ -11,15 +11,7 @@ import {
 } from "./protocol.ts";
 import { resolvePythonDir } from "./python_dir.ts";
 
-const TRACE: [string, number][] | null = Deno.env.get("COG_TRACE") ? [] : null;
-if (TRACE) {
-  Deno.addSignalListener("SIGUSR2", () => {
-    const d: Record<string, number[]> = {};
-    let last = 0; let lastKind = "";
-    for (const [k, t] of TRACE) { if (lastKind) (d[lastKind + "->" + k] ??= []).push(t - last); last = t; lastKind = k; }
-    for (const [k, v] of Object.entries(d)) { v.sort((a, b) => a - b); console.error("TRACE", k, v.length, "p50", v[v.length >> 1].toFixed(3), "p99", v[Math.floor(v.length * 0.99)].toFixed(3)); }
-  });
-}
+const encoder = new TextEncoder();
 
 /** How to start a worker. */
 export interface WorkerSpawnOptions {
@@ -122,7 +114,6 @@ function spawnPythonWorker(
           break;
         }
         if (message.type === "fatal") fatalReason = message.reason;
-        if (TRACE && (message.type === "done" || message.type === "started")) TRACE.push([message.type, performance.now()]);
         onEvent(message);
       }
     } catch {
@@ -149,9 +140,8 @@ function spawnPythonWorker(
   })();
 
   function send(message: ServerMessageBody): void {
-    if (TRACE && message.type === "predict") TRACE.push(["send", performance.now()]);
     if (!writable) return;
-    const bytes = new TextEncoder().encode(encodeServerMessage(message));
+    const bytes = encoder.encode(encodeServerMessage(message));
     writes = writes.then(() => stdin.write(bytes)).catch(() => {
       writable = false;
     });

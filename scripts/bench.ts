@@ -1,0 +1,724 @@
+// deno-lint-ignore-file no-explicit-any
+// `deno task bench [--quick]`: measures the server against the floor in one run.
+//
+// Loopback only, no network, bounded in time (about 90 s; --quick about 25 s).
+// The server runs as `deno run -A main.ts serve --no-docker -p 0` in
+// bench/predictors/<name>/; the load comes from scripts/_loadgen.ts in a separate
+// process; the floor is scripts/_floor.ts (a bare Deno.serve, optionally with a
+// pipe round trip to python3 per request) driven by the same load generator, plus
+// a JSON-line round trip over a pipe to a python3 child measured from here.
+// Prints a table (figure, measured, floor, ratio, target) and writes
+// bench/results.json. See docs/performance.md.
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const quick = Deno.args.includes("--quick");
+const deno = Deno.execPath();
+// The real interpreter behind "python3" (a pyenv shim is a bash script that costs
+// ~200 ms per start): the server's worker, the floor and the import timing all use it.
+const python = Deno.env.get("COG_PYTHON") ?? resolvePython("python3");
+
+function resolvePython(name: string): string {
+  const out = new Deno.Command(name, { args: ["-c", "import sys; print(sys.executable)"] })
+    .outputSync();
+  const path = new TextDecoder().decode(out.stdout).trim();
+  return out.success && path ? path : name;
+}
+const pythonPath = `${root}/python`;
+
+const WARMUP_MS = quick ? 300 : 1000;
+const DURATION_MS = quick ? 1500 : 5000;
+const STREAM_TOKENS = 2000;
+const STREAM_INTERVAL_MS = quick ? 0.25 : 1;
+const BIG_MIB = quick ? 16 : 100;
+const STARTUP_RUNS = quick ? 2 : 5;
+const PIPE_ROUND_TRIPS = quick ? 2000 : 10000;
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+function log(text: string): void {
+  Deno.stderr.writeSync(encoder.encode(`bench: ${text}\n`));
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---- /proc sampling ---------------------------------------------------------------------
+
+function procStatus(pid: number): { rss: number; hwm: number } | null {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kb = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? NaN);
+    return { rss: kb("VmRSS") / 1024, hwm: kb("VmHWM") / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/** Resets VmHWM to the current RSS (Linux clear_refs 5); false if not allowed. */
+function resetPeak(pid: number): boolean {
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Samples VmRSS every `everyMs` until stopped; returns the maximum seen (MiB). */
+function sampleRss(pid: number, everyMs = 5): { stop: () => number } {
+  let max = procStatus(pid)?.rss ?? 0;
+  const timer = setInterval(() => {
+    const s = procStatus(pid);
+    if (s && s.rss > max) max = s.rss;
+  }, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return max;
+    },
+  };
+}
+
+// ---- subprocesses -------------------------------------------------------------------------
+
+async function loadgen(config: Record<string, unknown>): Promise<any> {
+  const out = await new Deno.Command(deno, {
+    args: ["run", "-A", `${root}/scripts/_loadgen.ts`, JSON.stringify(config)],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).output();
+  if (!out.success) throw new Error(`load generator failed (${config.mode})`);
+  return JSON.parse(decoder.decode(out.stdout).trim().split("\n").at(-1)!);
+}
+
+interface Server {
+  url: string;
+  pid: number;
+  workerPid: number | null;
+  stderr: string[];
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Starts `main.ts serve --no-docker` in bench/predictors/<name> and waits for READY. */
+async function startServer(
+  name: string,
+  options: { env?: Record<string, string>; extraArgs?: string[]; port?: number; cpuProf?: string } =
+    {},
+): Promise<Server> {
+  const args = ["run", "-A"];
+  if (options.cpuProf) args.push(`--cpu-prof`, `--cpu-prof-dir=${options.cpuProf}`);
+  args.push(`${root}/main.ts`, "serve", "--no-docker", "-p", String(options.port ?? 0));
+  args.push(...(options.extraArgs ?? []));
+  const child = new Deno.Command(deno, {
+    args,
+    cwd: `${root}/bench/predictors/${name}`,
+    env: { COG_PYTHON: python, ...options.env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  let workerPid: number | null = null;
+  let resolveUrl: (url: string) => void = () => {};
+  const urlReady = new Promise<string>((r) => (resolveUrl = r));
+  (async () => {
+    let pending = "";
+    for await (const bytes of child.stderr) {
+      pending += decoder.decode(bytes, { stream: true });
+      let nl = pending.indexOf("\n");
+      while (nl >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        nl = pending.indexOf("\n");
+        if (lines.length < 200) lines.push(line);
+        const url = /Serving at (http:\/\/\S+)/.exec(line)?.[1];
+        if (url) resolveUrl(url.replace("localhost", "127.0.0.1"));
+        const wp = /worker started \(pid (\d+)/.exec(line)?.[1];
+        if (wp) workerPid = Number(wp);
+      }
+    }
+  })();
+  const exited = child.status;
+  const url = await Promise.race([
+    urlReady,
+    exited.then(() => {
+      throw new Error(`server for ${name} exited early:\n${lines.join("\n")}`);
+    }),
+    sleep(30_000).then(() => {
+      throw new Error(`server for ${name} did not start:\n${lines.join("\n")}`);
+    }),
+  ]);
+  await waitReady(url, 30_000);
+  return {
+    url,
+    pid: child.pid,
+    get workerPid() {
+      return workerPid;
+    },
+    stderr: lines,
+    async stop() {
+      try {
+        await (await fetch(`${url}/shutdown`, { method: "POST" })).body?.cancel();
+      } catch {
+        // already gone
+      }
+      const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
+      if (!done) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // gone
+        }
+        await exited;
+      }
+    },
+  };
+}
+
+async function health(url: string): Promise<string | null> {
+  try {
+    const res = await fetch(`${url}/health-check`);
+    return (await res.json()).status ?? null;
+  } catch {
+    return null;
+  }
+}
+
+async function waitReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const status = await health(url);
+    if (status === "READY") return;
+    if (status === "SETUP_FAILED" || status === "DEFUNCT") throw new Error(`server is ${status}`);
+    await sleep(2);
+  }
+  throw new Error(`server at ${url} not READY after ${timeoutMs} ms`);
+}
+
+// ---- the floor ------------------------------------------------------------------------------
+
+async function startFloor(pipe: boolean): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = new Deno.Command(deno, {
+    args: ["run", "-A", `${root}/scripts/_floor.ts`, ...(pipe ? ["--pipe"] : [])],
+    env: { COG_PYTHON: python },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("floor server exited");
+    text += decoder.decode(value);
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${text.trim()}`,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+/** Median/p99 of one JSON line round trip to a python3 child echoing lines (ms). */
+async function pipeRoundTrip(): Promise<{ p50: number; p99: number }> {
+  const child = new Deno.Command(python, {
+    args: [
+      "-u",
+      "-c",
+      "import sys\nr = sys.stdin.buffer\nw = sys.stdout.buffer\n" +
+      "for line in iter(r.readline, b''):\n    w.write(line)\n    w.flush()\n",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const reader = child.stdout.getReader();
+  const line = encoder.encode(
+    JSON.stringify({
+      v: 1,
+      type: "output",
+      id: "pred_0000000000000000",
+      index: 0,
+      value: "hello",
+      files: [],
+    }) +
+      "\n",
+  );
+  const times: number[] = [];
+  for (let i = 0; i < PIPE_ROUND_TRIPS + 200; i++) {
+    const t0 = performance.now();
+    await writer.write(line);
+    let got = 0;
+    while (got < line.length) {
+      const { value } = await reader.read();
+      got += value!.length;
+    }
+    if (i >= 200) times.push(performance.now() - t0);
+  }
+  await writer.close();
+  reader.releaseLock();
+  await child.stdout.cancel().catch(() => {});
+  await child.status;
+  return { p50: median(times), p99: pct(times, 99) };
+}
+
+// ---- measurements ---------------------------------------------------------------------------
+
+const predictBody = JSON.stringify({ input: { text: "hello" } });
+
+function httpConfig(url: string, connections: number, extra: Record<string, unknown> = {}) {
+  return {
+    mode: "http",
+    url,
+    connections,
+    warmupMs: WARMUP_MS,
+    durationMs: DURATION_MS,
+    ...extra,
+  };
+}
+
+function postConfig(url: string, connections: number) {
+  return httpConfig(`${url}/predictions`, connections, {
+    method: "POST",
+    body: predictBody,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** A local upload receiver: counts PUT body bytes without buffering them. */
+function startUploadReceiver(): { url: string; received: () => number; stop: () => Promise<void> } {
+  let received = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    if (req.body) {
+      for await (const chunk of req.body) received += chunk.length;
+    }
+    return new Response(null, {
+      status: 201,
+      headers: { location: `http://127.0.0.1/uploaded${new URL(req.url).pathname}` },
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/upload/`,
+    received: () => received,
+    stop: () => server.shutdown(),
+  };
+}
+
+async function bigFile(server: Server, label: string) {
+  const reset = resetPeak(server.pid);
+  const before = procStatus(server.pid)!;
+  const sampler = sampleRss(server.pid);
+  const result = await loadgen({
+    mode: "bytes",
+    url: `${server.url}/predictions`,
+    body: JSON.stringify({ input: { mib: BIG_MIB } }),
+  });
+  const sampledPeak = sampler.stop();
+  const after = procStatus(server.pid)!;
+  const peak = reset ? Math.max(after.hwm, sampledPeak) : sampledPeak;
+  const ok = result.status === 200 && String(result.head).includes('"succeeded"');
+  log(
+    `${label}: ${result.bytes} bytes in ${result.wall_ms.toFixed(0)} ms, RSS ${
+      before.rss.toFixed(1)
+    } -> peak ${peak.toFixed(1)} MiB`,
+  );
+  return {
+    ok,
+    status: result.status,
+    response_bytes: result.bytes,
+    wall_ms: result.wall_ms,
+    rss_before_mib: before.rss,
+    rss_peak_mib: peak,
+    rss_growth_mib: peak - before.rss,
+    peak_source: reset ? "VmHWM after clear_refs, and 5 ms VmRSS sampling" : "5 ms VmRSS sampling",
+  };
+}
+
+async function timeCommand(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" }).output();
+  const t = performance.now() - t0;
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${decoder.decode(out.stderr)}`);
+  }
+  return t;
+}
+
+/** Process start -> /health-check READY for the empty-setup predictor (ms). */
+async function startupToReady(): Promise<{ ready: number; listening: number }> {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = performance.now();
+  const child = new Deno.Command(deno, {
+    args: ["run", "-A", `${root}/main.ts`, "serve", "--no-docker", "-p", String(port)],
+    cwd: `${root}/bench/predictors/empty`,
+    env: { COG_PYTHON: python },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let listening = NaN;
+  try {
+    while (performance.now() - t0 < 30_000) {
+      const status = await health(url);
+      if (status !== null && Number.isNaN(listening)) listening = performance.now() - t0;
+      if (status === "READY") return { ready: performance.now() - t0, listening };
+      await sleep(1);
+    }
+    throw new Error("empty predictor did not become READY");
+  } finally {
+    try {
+      await (await fetch(`${url}/shutdown`, { method: "POST" })).body?.cancel();
+    } catch {
+      child.kill("SIGKILL");
+    }
+    await child.status;
+  }
+}
+
+async function machine() {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+  const pyVersion = await new Deno.Command(python, { args: ["--version"] }).output();
+  return {
+    cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown",
+    cores: navigator.hardwareConcurrency,
+    mem_gib: Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0) / 1024 / 1024,
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    python: `${
+      decoder.decode(pyVersion.stdout).trim() || decoder.decode(pyVersion.stderr).trim()
+    } (${python})`,
+    os: `${Deno.build.os} ${Deno.osRelease()}`,
+  };
+}
+
+// ---- the run --------------------------------------------------------------------------------
+
+const started = performance.now();
+const results: Record<string, any> = {
+  quick,
+  date: new Date().toISOString(),
+  machine: await machine(),
+};
+
+log(`floor: pipe round trip to ${python}`);
+const pipe = await pipeRoundTrip();
+log(`floor: bare Deno.serve`);
+let floorHttp1: any, floorHttp8: any, floorPiped8: any, floorPiped1: any;
+{
+  const floor = await startFloor(false);
+  try {
+    floorHttp1 = await loadgen(httpConfig(floor.url, 1, { method: "POST", body: predictBody }));
+    floorHttp8 = await loadgen(httpConfig(floor.url, 8, { method: "POST", body: predictBody }));
+  } finally {
+    await floor.stop();
+  }
+  const piped = await startFloor(true);
+  try {
+    floorPiped1 = await loadgen(httpConfig(piped.url, 1, { method: "POST", body: predictBody }));
+    floorPiped8 = await loadgen(httpConfig(piped.url, 8, { method: "POST", body: predictBody }));
+  } finally {
+    await piped.stop();
+  }
+}
+results.floor = {
+  pipe_round_trip_ms: pipe,
+  http_1conn: floorHttp1,
+  http_8conn: floorHttp8,
+  http_plus_pipe_1conn: floorPiped1,
+  http_plus_pipe_8conn: floorPiped8,
+};
+
+log("server: sync echo, 1 connection");
+let sync: any, idle: any;
+{
+  const server = await startServer("echo");
+  try {
+    await sleep(300);
+    const s = procStatus(server.pid);
+    const w = server.workerPid ? procStatus(server.workerPid) : null;
+    idle = { server_rss_mib: s?.rss ?? NaN, worker_rss_mib: w?.rss ?? NaN };
+    sync = await loadgen(postConfig(server.url, 1));
+  } finally {
+    await server.stop();
+  }
+}
+
+log("server: async echo, 8 slots, 8 connections");
+let async8: any;
+{
+  const server = await startServer("echo_async", { env: { COG_MAX_CONCURRENCY: "8" } });
+  try {
+    async8 = await loadgen(postConfig(server.url, 8));
+  } finally {
+    await server.stop();
+  }
+}
+
+log(`server: streaming ${STREAM_TOKENS} tokens`);
+let stream: any;
+{
+  const server = await startServer("stream");
+  try {
+    stream = await loadgen({
+      mode: "sse",
+      python,
+      url: `${server.url}/predictions`,
+      body: JSON.stringify({ input: { tokens: STREAM_TOKENS, interval_ms: STREAM_INTERVAL_MS } }),
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+log(`server: ${BIG_MIB} MiB file output`);
+let bigData: any, bigUpload: any;
+{
+  const server = await startServer("bigfile");
+  try {
+    bigData = await bigFile(server, "data URL");
+  } finally {
+    await server.stop();
+  }
+  const receiver = startUploadReceiver();
+  const up = await startServer("bigfile", { extraArgs: ["--upload-url", receiver.url] });
+  try {
+    bigUpload = await bigFile(up, "upload");
+    bigUpload.uploaded_bytes = receiver.received();
+    bigUpload.ok = bigUpload.ok && bigUpload.uploaded_bytes === BIG_MIB * 1024 * 1024;
+  } finally {
+    await up.stop();
+    await receiver.stop();
+  }
+}
+
+log("startup: process start -> READY (empty setup) vs python3 -c 'import cog'");
+const readyTimes: number[] = [];
+const listenTimes: number[] = [];
+const importTimes: number[] = [];
+const pyBareTimes: number[] = [];
+const denoBareTimes: number[] = [];
+for (let i = 0; i < STARTUP_RUNS; i++) {
+  const r = await startupToReady();
+  readyTimes.push(r.ready);
+  listenTimes.push(r.listening);
+  importTimes.push(await timeCommand(python, ["-c", "import cog"], { PYTHONPATH: pythonPath }));
+  pyBareTimes.push(await timeCommand(python, ["-c", "pass"]));
+  denoBareTimes.push(await timeCommand(deno, ["eval", "0"]));
+}
+
+// ---- table ------------------------------------------------------------------------------------
+
+const floor1 = floorHttp1.latency_ms.p50 + pipe.p50;
+const floorRps8 = floorPiped8.rps;
+const startupOver = median(readyTimes) - median(importTimes);
+const bigDataOk = bigData.ok;
+
+interface Row {
+  figure: string;
+  measured: number;
+  unit: string;
+  floor: number | null;
+  ratio: number | null;
+  target: string;
+  met: boolean | null;
+}
+
+const rows: Row[] = [];
+function row(
+  figure: string,
+  measured: number,
+  unit: string,
+  floor: number | null,
+  target: string,
+  met: boolean | null,
+) {
+  rows.push({
+    figure,
+    measured,
+    unit,
+    floor,
+    ratio: floor ? measured / floor : null,
+    target,
+    met,
+  });
+}
+
+const syncOk = sync.errors === 0 && Object.keys(sync.statuses).every((s) => s === "200");
+const asyncOk = async8.errors === 0 && Object.keys(async8.statuses).every((s) => s === "200");
+row(
+  "1 sync echo, 1 conn: p50",
+  sync.latency_ms.p50,
+  "ms",
+  floor1,
+  "<= 2x floor",
+  syncOk && sync.latency_ms.p50 <= 2 * floor1,
+);
+row(
+  "1 sync echo, 1 conn: p99",
+  sync.latency_ms.p99,
+  "ms",
+  floorHttp1.latency_ms.p99 + pipe.p99,
+  "",
+  null,
+);
+row("1 sync echo, 1 conn: req/s", sync.rps, "req/s", 1000 / floor1, "", null);
+row(
+  "2 async echo, 8 conns: req/s",
+  async8.rps,
+  "req/s",
+  floorRps8,
+  ">= 0.5x floor, no 409/errors",
+  asyncOk && async8.rps >= 0.5 * floorRps8,
+);
+row(
+  "2 async echo, 8 conns: p99",
+  async8.latency_ms.p99,
+  "ms",
+  floorPiped8.latency_ms.p99,
+  "",
+  null,
+);
+row("3 stream yield->event: p50", stream.delay_ms.p50, "ms", pipe.p50, "", null);
+row(
+  "3 stream yield->event: p99",
+  stream.delay_ms.p99,
+  "ms",
+  pipe.p99,
+  "< 1 ms",
+  stream.tokens === STREAM_TOKENS && stream.delay_ms.p99 < 1,
+);
+row(`4 ${BIG_MIB} MiB data URL: wall`, bigData.wall_ms, "ms", null, "", null);
+row(
+  `4 ${BIG_MIB} MiB data URL: RSS growth`,
+  bigData.rss_growth_mib,
+  "MiB",
+  null,
+  "< 64 MiB",
+  bigDataOk && bigData.rss_growth_mib < 64,
+);
+row(`4 ${BIG_MIB} MiB upload: wall`, bigUpload.wall_ms, "ms", null, "", null);
+row(
+  `4 ${BIG_MIB} MiB upload: RSS growth`,
+  bigUpload.rss_growth_mib,
+  "MiB",
+  null,
+  "< 64 MiB",
+  bigUpload.ok && bigUpload.rss_growth_mib < 64,
+);
+row(
+  "5 start -> READY (empty setup)",
+  median(readyTimes),
+  "ms",
+  median(importTimes),
+  "<= import + 150 ms",
+  startupOver <= 150,
+);
+row("6 idle RSS: server", idle.server_rss_mib, "MiB", null, "", null);
+row("6 idle RSS: worker", idle.worker_rss_mib, "MiB", null, "", null);
+
+results.figures = {
+  sync_1conn: sync,
+  async_8conn: async8,
+  stream,
+  big_file_data_url: bigData,
+  big_file_upload: bigUpload,
+  startup: {
+    ready_ms: readyTimes,
+    listening_ms: listenTimes,
+    python_import_cog_ms: importTimes,
+    python_bare_ms: pyBareTimes,
+    deno_eval_ms: denoBareTimes,
+    ready_over_import_ms: startupOver,
+  },
+  idle_rss: idle,
+};
+results.floors_used = {
+  "1": "bare Deno.serve p50 (1 conn) + pipe round trip p50",
+  "2": "bare Deno.serve doing one python3 pipe round trip per request, 8 conns",
+  "3": "pipe round trip (one pipe hop + one loopback hop are the least a token can travel)",
+  "5": "python3 -c 'import cog'",
+};
+results.table = rows;
+results.elapsed_s = (performance.now() - started) / 1000;
+
+const fmt = (n: number | null, unit = "") => {
+  if (n === null || Number.isNaN(n)) return "-";
+  const s = Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(3);
+  return unit ? `${s} ${unit}` : s;
+};
+const header = ["figure", "measured", "floor", "ratio", "target", "met"];
+const body = rows.map((r) => [
+  r.figure,
+  fmt(r.measured, r.unit),
+  fmt(r.floor, r.floor === null ? "" : r.unit),
+  r.ratio === null ? "-" : `${r.ratio.toFixed(2)}x`,
+  r.target || "-",
+  r.met === null ? "-" : r.met ? "yes" : "NO",
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+const line = (cells: string[]) =>
+  "| " + cells.map((c, i) => c.padEnd(widths[i])).join(" | ") + " |";
+const out = [
+  `cog for Deno benchmark${
+    quick ? " (--quick)" : ""
+  }: ${results.machine.cpu}, ${results.machine.cores} cores, ` +
+  `deno ${results.machine.deno}, ${results.machine.python}`,
+  "",
+  line(header),
+  "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|",
+  ...body.map(line),
+  "",
+  `floor: bare Deno.serve p50 ${fmt(floorHttp1.latency_ms.p50, "ms")} (${
+    fmt(floorHttp1.rps)
+  } req/s) at 1 conn, ` +
+  `${fmt(floorHttp8.rps)} req/s at 8 conns; pipe round trip p50 ${fmt(pipe.p50, "ms")} p99 ${
+    fmt(pipe.p99, "ms")
+  }; ` +
+  `Deno.serve + pipe: ${fmt(floorPiped1.latency_ms.p50, "ms")} p50 at 1 conn, ${
+    fmt(floorPiped8.rps)
+  } req/s at 8 conns`,
+  `startup: listening after ${fmt(median(listenTimes), "ms")}, READY after ${
+    fmt(median(readyTimes), "ms")
+  }; ` +
+  `python3 -c 'import cog' ${fmt(median(importTimes), "ms")}, python3 -c pass ${
+    fmt(median(pyBareTimes), "ms")
+  }, ` +
+  `deno eval ${fmt(median(denoBareTimes), "ms")}`,
+  `statuses: sync ${JSON.stringify(sync.statuses)} errors ${sync.errors}; async ${
+    JSON.stringify(async8.statuses)
+  } ` +
+  `errors ${async8.errors}; stream ${stream.tokens} tokens, ${stream.status}`,
+  `elapsed ${results.elapsed_s.toFixed(1)} s; wrote bench/results.json`,
+];
+await Deno.writeTextFile(`${root}/bench/results.json`, JSON.stringify(results, null, 2) + "\n");
+console.log(out.join("\n"));
