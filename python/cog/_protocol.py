@@ -23,7 +23,12 @@ class ProtocolError(ValueError):
 def encode(message: Dict[str, Any]) -> bytes:
     """One message as a UTF-8 JSON line (raises ValueError for NaN/Infinity)."""
     text = json.dumps(message, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return (text + "\n").encode("utf-8")
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (e.g. from a JSON "\\ud800" input) cannot be UTF-8: escape it.
+        text = json.dumps(message, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        return (text + "\n").encode("ascii")
 
 
 def _fail(path: str, expected: str, value: Any) -> None:
@@ -332,6 +337,8 @@ def _decode(line: Any, validators: Dict[str, Callable[[Dict[str, Any]], None]]) 
         message = json.loads(line)
     except ValueError as err:
         raise ProtocolError("invalid JSON: {}".format(err)) from None
+    except RecursionError:
+        raise ProtocolError("invalid JSON: nested too deeply") from None
     validate(message, validators)
     return message
 

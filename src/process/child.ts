@@ -114,19 +114,26 @@ export function spawnChild(cmd: string, args: string[], options: SpawnOptions = 
  */
 export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
+  const reader = stream.getReader();
   let pending: string[] = [];
-  for await (const bytes of stream) {
-    const text = decoder.decode(bytes, { stream: true });
-    let start = 0;
-    let nl = text.indexOf("\n", start);
-    while (nl !== -1) {
-      pending.push(text.slice(start, nl));
-      yield pending.length === 1 ? pending[0] : pending.join("");
-      pending = [];
-      start = nl + 1;
-      nl = text.indexOf("\n", start);
+  try {
+    while (true) {
+      const { value: bytes, done } = await reader.read();
+      if (done) break;
+      const text = decoder.decode(bytes, { stream: true });
+      let start = 0;
+      let nl = text.indexOf("\n", start);
+      while (nl !== -1) {
+        pending.push(text.slice(start, nl));
+        yield pending.length === 1 ? pending[0] : pending.join("");
+        pending = [];
+        start = nl + 1;
+        nl = text.indexOf("\n", start);
+      }
+      if (start < text.length) pending.push(text.slice(start));
     }
-    if (start < text.length) pending.push(text.slice(start));
+  } finally {
+    reader.releaseLock();
   }
   const rest = decoder.decode();
   if (rest) pending.push(rest);

@@ -290,6 +290,7 @@ export function fileInputs(signature: Signature): FileInput[] {
 
 /** A validation message about a Secret input, with the offending value masked (never echoed). */
 function maskSecret(message: string, value: unknown): string {
+  if (value === null || value === undefined) return message; // nothing to hide
   const shown = show(value);
   return message.startsWith(shown)
     ? `"**********"${message.slice(shown.length)}`

@@ -112,7 +112,10 @@ interface Entry {
   runtime: Runtime;
   dir: string;
   chain: Promise<void>;
-  abort: AbortController;
+  /** Created on first use: aborting wakes downloads and uploads (cheap when unused). */
+  abort: AbortController | null;
+  /** Files were written under `dir` (inputs downloaded or outputs produced). */
+  touched: boolean;
   webhook: WebhookDispatcher | null;
   stream: PredictionStream | null;
   dispatched: boolean;
@@ -384,7 +387,8 @@ export class PredictionService {
       runtime,
       dir: `${this.#options.tmpDir}/p${++this.#dirCounter}`,
       chain: Promise.resolve(),
-      abort: new AbortController(),
+      abort: null,
+      touched: false,
       webhook: null,
       stream: null,
       dispatched: false,
@@ -400,9 +404,12 @@ export class PredictionService {
       this.#webhooksInFlight.add(dispatcher);
       dispatcher.done.finally(() => this.#webhooksInFlight.delete(dispatcher));
     }
-    entry.stream = new PredictionStream(prediction, this.#options.stream, () => {
-      if (prediction.mode === "sse") this.cancel(prediction.id);
-    });
+    // Only @streaming predictors can be subscribed to (SSE), so only they keep a stream history.
+    if (runtime.predictor?.streaming) {
+      entry.stream = new PredictionStream(prediction, this.#options.stream, () => {
+        if (prediction.mode === "sse") this.cancel(prediction.id);
+      });
+    }
     prediction.terminal.then(() => this.#onTerminal(entry));
     if (runtime.hasFreeSlot()) this.#begin(entry);
     else {
@@ -429,7 +436,7 @@ export class PredictionService {
       this.#finishCanceled(entry);
       return;
     }
-    this.#prepare(entry).then((input) => {
+    const dispatch = (input: Record<string, Json>) => {
       if (prediction.isTerminal) return;
       if (prediction.cancelRequested) {
         this.#finishCanceled(entry);
@@ -440,9 +447,11 @@ export class PredictionService {
         id: prediction.id,
         input,
         context: prediction.context,
+        // The worker creates it if it writes a file there.
         output_dir: `${entry.dir}/out`,
       });
-    }).catch((error) => {
+    };
+    const failPreparing = (error: unknown) => {
       if (prediction.cancelRequested) {
         this.#finishCanceled(entry);
         return;
@@ -452,14 +461,39 @@ export class PredictionService {
         : `Failed to prepare inputs: ${error instanceof Error ? error.message : String(error)}`;
       runtime.release(prediction.id);
       prediction.fail(message, this.#now());
-    });
+    };
+    let downloads: { input: Record<string, Json>; jobs: (() => Promise<void>)[] } | null;
+    try {
+      downloads = this.#downloadJobs(entry);
+    } catch (error) {
+      failPreparing(error);
+      return;
+    }
+    if (downloads === null) {
+      dispatch(prediction.input);
+      return;
+    }
+    entry.touched = true;
+    const { input, jobs } = downloads;
+    runLimited(jobs, 8).then(() => dispatch(input)).catch(failPreparing);
   }
 
-  async #prepare(entry: Entry): Promise<Record<string, Json>> {
+  #signal(entry: Entry): AbortSignal {
+    entry.abort ??= new AbortController();
+    return entry.abort.signal;
+  }
+
+  /**
+   * The downloads a prediction needs before it can run (URL inputs of file
+   * fields), or null when there are none. Throws InputFileError for a refused URL.
+   */
+  #downloadJobs(
+    entry: Entry,
+  ): { input: Record<string, Json>; jobs: (() => Promise<void>)[] } | null {
     const { prediction, runtime } = entry;
-    await Deno.mkdir(`${entry.dir}/out`, { recursive: true });
-    const input: Record<string, Json> = { ...prediction.input };
     const files = runtime.fileInputs();
+    if (files.length === 0) return null;
+    const input: Record<string, Json> = { ...prediction.input };
     const jobs: (() => Promise<void>)[] = [];
     let n = 0;
     const fetchOne = (name: string, url: string, set: (path: string) => void) => {
@@ -467,7 +501,7 @@ export class PredictionService {
       if (!/^(https?:\/\/|data:)/i.test(url)) return;
       const dir = `${entry.dir}/in/${n++}`;
       jobs.push(() =>
-        downloadInput(url, dir, this.#options.files, entry.abort.signal).then(set).catch((e) => {
+        downloadInput(url, dir, this.#options.files, this.#signal(entry)).then(set).catch((e) => {
           if (e instanceof InputFileError) throw new InputFileError(`${name}: ${e.message}`);
           throw e;
         })
@@ -485,8 +519,7 @@ export class PredictionService {
         });
       }
     }
-    await runLimited(jobs, 8);
-    return input;
+    return jobs.length > 0 ? { input, jobs } : null;
   }
 
   #pumpQueue(): void {
@@ -583,6 +616,7 @@ export class PredictionService {
     files: { pointer: string; path: string; mime: string | null }[],
   ): Promise<Json> {
     if (files.length === 0) return value;
+    entry.touched = true; // the worker may have written into the prediction's out dir
     const headers = { "x-prediction-id": entry.prediction.id };
     let result = value;
     for (const file of files) {
@@ -591,7 +625,7 @@ export class PredictionService {
         file.mime,
         this.#options.files,
         headers,
-        entry.abort.signal,
+        this.#signal(entry),
       );
       result = setPointer(result, file.pointer, url);
     }
@@ -615,13 +649,15 @@ export class PredictionService {
 
   #onTerminal(entry: Entry): void {
     const { prediction } = entry;
-    entry.abort.abort();
+    entry.abort?.abort();
     this.#entries.delete(prediction.id);
-    const index = this.#queue.indexOf(entry);
-    if (index !== -1) this.#queue.splice(index, 1);
-    Deno.remove(entry.dir, { recursive: true }).catch(() => {});
+    if (entry.queued) {
+      const index = this.#queue.indexOf(entry);
+      if (index !== -1) this.#queue.splice(index, 1);
+    }
+    if (entry.touched) Deno.remove(entry.dir, { recursive: true }).catch(() => {});
     for (const o of this.#observers) o.predictionCompleted?.(prediction);
-    this.#options.log("info", `${prediction.kind} ${prediction.status}`, {
+    this.#options.log(prediction.status === "failed" ? "info" : "debug", `${prediction.kind} ${prediction.status}`, {
       prediction_id: prediction.id,
       status: prediction.status,
     });
@@ -643,7 +679,7 @@ export class PredictionService {
       return true;
     }
     if (!entry.dispatched) {
-      entry.abort.abort();
+      entry.abort?.abort();
       return true; // #begin's continuation finishes it as canceled
     }
     entry.runtime.cancel(id);

@@ -119,7 +119,9 @@ export function decodeWorkerMessage(line: string): WorkerMessage {
     parsed = WorkerMessageSchema.safeParse(raw);
   } catch (error) {
     // A value nested deeper than the validator's stack (RangeError) is a bad line, not a crash.
-    throw new ProtocolError(`invalid worker message: ${error instanceof Error ? error.message : error}`);
+    throw new ProtocolError(
+      `invalid worker message: ${error instanceof Error ? error.message : error}`,
+    );
   }
   if (!parsed.success) throw new ProtocolError(`invalid worker message: ${describe(parsed.error)}`);
   return parsed.data;

@@ -46,7 +46,9 @@ export async function readCreateBody(request: Request, limit: number): Promise<C
     await request.body?.cancel();
     throw new BodyError(413, `Request body is larger than the ${limit} byte limit`);
   }
-  const text = await readLimited(request, limit);
+  const text = Number.isFinite(declared)
+    ? decodeUtf8(new Uint8Array(await request.arrayBuffer())) // length already checked
+    : await readLimited(request, limit);
   let raw: unknown;
   try {
     raw = text.trim() === "" ? {} : JSON.parse(text);
@@ -88,26 +90,38 @@ export function tooDeep(value: unknown, limit: number): boolean {
   return false;
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new BodyError(400, "The request body is not valid UTF-8");
+  }
+}
+
+/** Reads a body of unknown length (chunked), refusing it as soon as it passes the limit. */
 async function readLimited(request: Request, limit: number): Promise<string> {
   if (!request.body) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.length;
-    if (size > limit) throw new BodyError(413, `Request body is larger than the ${limit} byte limit`);
-    chunks.push(chunk);
-  }
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  try {
-    if (chunks.length === 1) return decoder.decode(chunks[0]);
-    const all = new Uint8Array(size);
-    let offset = 0;
-    for (const chunk of chunks) {
-      all.set(chunk, offset);
-      offset += chunk.length;
+  const reader = request.body.getReader();
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      throw new BodyError(413, `Request body is larger than the ${limit} byte limit`);
     }
-    return decoder.decode(all);
-  } catch {
-    throw new BodyError(400, "The request body is not valid UTF-8");
+    chunks.push(value);
   }
+  if (chunks.length === 1) return decodeUtf8(chunks[0]);
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return decodeUtf8(all);
 }
