@@ -3,6 +3,7 @@
 // into data URLs or uploaded (streamed from disk) to --upload-url.
 
 import { encodeBase64 } from "./_base64.ts";
+import { FileValue, STREAM_THRESHOLD } from "./file_value.ts";
 import { extensionForMime, mimeForName } from "./_mime.ts";
 import { putFile } from "./_put_file.ts";
 
@@ -281,16 +282,29 @@ export function redact(url: string): string {
   }
 }
 
-/** Turns a worker-reported output file into the URL clients see. */
+/**
+ * Turns a worker-reported output file into what clients see: an uploaded
+ * URL, a data URL, or (large files without --upload-url) a FileValue: a
+ * snapshot copied into `keepDir` that is streamed as a data URL later.
+ */
 export async function resolveOutputFile(
   path: string,
   mime: string | null,
   options: FileOptions,
   extraHeaders: Record<string, string>,
   signal?: AbortSignal,
-): Promise<string> {
+  keepDir?: string,
+): Promise<string | FileValue> {
   const type = mime ?? mimeForName(path);
   if (!options.uploadUrl) {
+    const { size } = await Deno.stat(path);
+    if (keepDir && size >= STREAM_THRESHOLD) {
+      // A copy, not a link: the model may rewrite the same file in its next prediction.
+      await Deno.mkdir(keepDir, { recursive: true });
+      const kept = `${keepDir}/${crypto.randomUUID()}`;
+      await Deno.copyFile(path, kept);
+      return new FileValue(kept, type, size);
+    }
     const bytes = await Deno.readFile(path);
     return `data:${type};base64,${encodeBase64(bytes)}`;
   }

@@ -100,6 +100,8 @@ export class Prediction {
   #completedAt: Date | null = null;
   #cancelRequested = false;
   #listeners = new Set<(event: PredictionEvent) => void>();
+  #holds = 0;
+  #onReleased: (() => void)[] = [];
   #terminal: Promise<void>;
   #resolveTerminal!: () => void;
 
@@ -146,6 +148,26 @@ export class Prediction {
   /** Resolves once the prediction reached a terminal state. */
   get terminal(): Promise<void> {
     return this.#terminal;
+  }
+
+  /**
+   * Keeps the prediction's files on disk until the returned function is
+   * called (a sync response still streaming its output). Idempotent release.
+   */
+  hold(): () => void {
+    this.#holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.#holds === 0) for (const resolve of this.#onReleased.splice(0)) resolve();
+    };
+  }
+
+  /** Resolves once nobody holds the prediction's files. */
+  whenReleased(): Promise<void> {
+    if (this.#holds === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#onReleased.push(resolve));
   }
 
   /** Subscribes to events; returns the unsubscribe function. */

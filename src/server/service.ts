@@ -626,7 +626,8 @@ export class PredictionService {
         this.#options.files,
         headers,
         this.#signal(entry),
-      );
+        `${entry.dir}/keep`,
+      ) as unknown as Json; // a FileValue serialises as its data URL
       result = setPointer(result, file.pointer, url);
     }
     return result;
@@ -655,7 +656,9 @@ export class PredictionService {
       const index = this.#queue.indexOf(entry);
       if (index !== -1) this.#queue.splice(index, 1);
     }
-    if (entry.touched) Deno.remove(entry.dir, { recursive: true }).catch(() => {});
+    if (entry.touched) {
+      prediction.whenReleased().then(() => Deno.remove(entry.dir, { recursive: true })).catch(() => {});
+    }
     for (const o of this.#observers) o.predictionCompleted?.(prediction);
     this.#options.log(prediction.status === "failed" ? "info" : "debug", `${prediction.kind} ${prediction.status}`, {
       prediction_id: prediction.id,

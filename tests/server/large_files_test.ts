@@ -154,6 +154,85 @@ Deno.test("a 100 MiB file output is uploaded from disk with the server's memory 
   }
 });
 
+Deno.test("a 100 MiB file output comes back as a data URL streamed from disk, the server's memory staying bounded", async () => {
+  const server = await startCliServer([], `${FIXTURES}big_output`);
+  const outDir = await Deno.makeTempDir({ prefix: "cog-big-dataurl-" });
+  try {
+    await waitFor(
+      async () => (await (await fetch(`${server.url}/health-check`)).json()).status === "READY",
+      30_000,
+      "the server to be READY",
+    );
+    const request = (mib: number) =>
+      fetch(`${server.url}/predictions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ input: { mib, dir: outDir } }),
+      });
+    const warm = await (await request(2)).json();
+    assertEquals(warm.status, "succeeded", warm.error);
+    assert(warm.output.startsWith("data:application/octet-stream;base64,"), "a data URL");
+    assertEquals(atob(warm.output.split(",")[1]).length, 2 * MiB);
+
+    const before = await memory(server.pid);
+    let peakRss = before.rss;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peakRss = Math.max(peakRss, (await memory(server.pid)).rss);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    })();
+    // Read the body as a stream: decode the base64 of the output as it arrives and check the bytes.
+    const response = await request(100);
+    assertEquals(response.status, 200);
+    const decoder = new TextDecoder();
+    let text = "";
+    let inOutput = false;
+    let carry = "";
+    let decoded = 0;
+    let patternOk = true;
+    const prefix = '"output":"data:application/octet-stream;base64,';
+    for await (const chunk of response.body!) {
+      text += decoder.decode(chunk, { stream: true });
+      if (!inOutput) {
+        const at = text.indexOf(prefix);
+        if (at === -1) continue;
+        inOutput = true;
+        text = text.slice(at + prefix.length);
+      }
+      const end = text.indexOf('"');
+      const piece = carry + (end === -1 ? text : text.slice(0, end));
+      const usable = piece.length - (piece.length % 4);
+      const bytes = atob(piece.slice(0, usable));
+      for (let i = 0; i < bytes.length; i++) {
+        if (bytes.charCodeAt(i) !== (decoded + i) % 256) patternOk = false;
+      }
+      decoded += bytes.length;
+      carry = piece.slice(usable);
+      text = end === -1 ? "" : text.slice(end);
+      if (end !== -1) break;
+    }
+    await response.body?.cancel().catch(() => {});
+    sampling = false;
+    await sampler;
+    const after = await memory(server.pid);
+    assertEquals(decoded, 100 * MiB, "the whole file arrived");
+    assert(patternOk, "the bytes arrived in order and intact");
+    const growth = Math.max(peakRss, after.hwm) - Math.max(before.rss, before.hwm);
+    console.log(
+      `data URL: server RSS before ${(before.rss / MiB).toFixed(1)} MiB, peak ${
+        (peakRss / MiB).toFixed(1)
+      } MiB, growth ${(growth / MiB).toFixed(1)} MiB for a 100 MiB file`,
+    );
+    assert(growth < 64 * MiB, `the server's memory grew by ${(growth / MiB).toFixed(1)} MiB`);
+  } finally {
+    const status = await server.stop();
+    await Deno.remove(outDir, { recursive: true });
+    assertEquals(status.code, 0);
+  }
+});
+
 Deno.test("10 MiB JSON inputs and outputs pass intact, multi-byte characters included", async () => {
   const s = await startFixture("large_json");
   try {

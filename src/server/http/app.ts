@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { PredictionService } from "../service.ts";
 import type { Prediction, RequestMode } from "../prediction.ts";
+import { hasFileValue, jsonStream } from "../file_value.ts";
 import { MetricsRegistry } from "../prometheus.ts";
 import { COG_VERSION, MESSAGES } from "../wire.ts";
 import { BodyError, DEFAULT_BODY_LIMIT, readCreateBody } from "./schemas.ts";
@@ -127,6 +128,7 @@ export function createApp(service: PredictionService, options: AppOptions): Hono
       return c.json({ ...prediction.toResponse(), status: "starting" }, 202);
     }
     if (mode === "sse") return sse(c, prediction);
+    const release = prediction.hold();
     const signal = c.req.raw.signal;
     const onAbort = () => {
       if (!prediction.isTerminal) {
@@ -140,7 +142,16 @@ export function createApp(service: PredictionService, options: AppOptions): Hono
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
-    return c.json(prediction.toResponse(), 200);
+    const response = prediction.toResponse();
+    if (hasFileValue(response.output)) {
+      // Large file outputs stream from disk as base64, never whole in memory.
+      return new Response(jsonStream(response, release), {
+        status: 200,
+        headers: { "content-type": "application/json" },
+      });
+    }
+    release();
+    return c.json(response, 200);
   }
 
   function attach(c: Context, prediction: Prediction, mode: RequestMode): Response {
