@@ -116,6 +116,8 @@ interface Entry {
   abort: AbortController | null;
   /** Files were written under `dir` (inputs downloaded or outputs produced). */
   touched: boolean;
+  /** Message steps waiting behind an asynchronous one (see #enqueue). */
+  pending: number;
   webhook: WebhookDispatcher | null;
   stream: PredictionStream | null;
   dispatched: boolean;
@@ -389,6 +391,7 @@ export class PredictionService {
       chain: Promise.resolve(),
       abort: null,
       touched: false,
+      pending: 0,
       webhook: null,
       stream: null,
       dispatched: false,
@@ -559,7 +562,7 @@ export class PredictionService {
       return;
     }
     const { prediction } = entry;
-    entry.chain = entry.chain.then(async () => {
+    this.#enqueue(entry, () => {
       switch (event.type) {
         case "log":
           prediction.appendLog(event.source, event.data);
@@ -572,16 +575,19 @@ export class PredictionService {
           return;
         case "output": {
           if (prediction.isTerminal) return;
-          try {
-            const value = await this.#resolveFiles(entry, event.value, event.files);
-            prediction.addOutput(value);
-          } catch (error) {
-            if (prediction.isTerminal) return;
-            const message = error instanceof Error ? error.message : String(error);
-            runtime.cancel(prediction.id);
-            this.#fail(entry, prediction.cancelRequested ? null : message);
+          if (event.files.length === 0) {
+            prediction.addOutput(event.value);
+            return;
           }
-          return;
+          return this.#resolveFiles(entry, event.value, event.files).then(
+            (value) => prediction.addOutput(value),
+            (error) => {
+              if (prediction.isTerminal) return;
+              const message = error instanceof Error ? error.message : String(error);
+              runtime.cancel(prediction.id);
+              this.#fail(entry, prediction.cancelRequested ? null : message);
+            },
+          );
         }
         case "done":
           runtime.release(prediction.id);
@@ -597,9 +603,32 @@ export class PredictionService {
           prediction.cancel(this.#now());
           return;
       }
-    }).catch((error) => {
-      this.#options.log("error", `internal error handling ${event.type}: ${error}`);
     });
+  }
+
+  /**
+   * Runs a prediction's message steps strictly in order. A step runs at once
+   * when nothing is pending (the common case: no promise hop per message);
+   * after an asynchronous step (file uploads) later steps wait their turn.
+   */
+  #enqueue(entry: Entry, step: () => void | Promise<void>): void {
+    const report = (error: unknown) =>
+      this.#options.log("error", `internal error handling a worker message: ${error}`);
+    if (entry.pending === 0) {
+      let result: void | Promise<void>;
+      try {
+        result = step();
+      } catch (error) {
+        report(error);
+        return;
+      }
+      if (!result) return;
+      entry.pending++;
+      entry.chain = result.catch(report).finally(() => entry.pending--);
+      return;
+    }
+    entry.pending++;
+    entry.chain = entry.chain.then(step).catch(report).finally(() => entry.pending--);
   }
 
   #fail(entry: Entry, error: string | null): void {
@@ -637,7 +666,7 @@ export class PredictionService {
     for (const entry of this.#entries.values()) {
       // queued ones wait for the restart; preparing ones lost their slot with the worker
       if (entry.runtime !== runtime || entry.queued) continue;
-      entry.chain = entry.chain.then(() => {
+      this.#enqueue(entry, () => {
         entry.prediction.fail(reason, this.#now());
       });
     }
