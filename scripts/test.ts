@@ -17,7 +17,11 @@ let failed = 0;
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
-async function run(cmd: string, cmdArgs: string[], cwd: string): Promise<{ code: number; text: string }> {
+async function run(
+  cmd: string,
+  cmdArgs: string[],
+  cwd: string,
+): Promise<{ code: number; text: string }> {
   const child = new Deno.Command(cmd, {
     args: cmdArgs,
     cwd,
@@ -41,7 +45,8 @@ async function run(cmd: string, cmdArgs: string[], cwd: string): Promise<{ code:
 if (runDeno) {
   const targets = args.length > 0 ? args : ["tests/"];
   const result = await run(Deno.execPath(), ["test", "-A", ...targets], root);
-  const summary = [...result.text.matchAll(/^(ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed/gm)].at(-1);
+  const summary = [...result.text.matchAll(/^(ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed/gm)]
+    .at(-1);
   if (summary) {
     passed += Number(summary[2]);
     failed += Number(summary[3]);
@@ -75,7 +80,11 @@ async function pythons(): Promise<string[]> {
 if (runPython) {
   for (const python of await pythons()) {
     console.log(`\n== Python SDK tests with ${python}`);
-    const result = await run(python, ["-m", "unittest", "discover", "-s", "tests", "-t", "."], `${root}python`);
+    const result = await run(
+      python,
+      ["-m", "unittest", "discover", "-s", "tests", "-t", "."],
+      `${root}python`,
+    );
     const ran = /^Ran (\d+) tests?/m.exec(result.text);
     const total = ran ? Number(ran[1]) : 0;
     const failures = /^FAILED \((.*)\)/m.exec(result.text);
@@ -83,7 +92,9 @@ if (runPython) {
     let skipped = 0;
     for (const part of (failures?.[1] ?? /^OK \((.*)\)/m.exec(result.text)?.[1] ?? "").split(",")) {
       const [key, value] = part.trim().split("=");
-      if (key === "failures" || key === "errors" || key === "unexpected successes") bad += Number(value);
+      if (key === "failures" || key === "errors" || key === "unexpected successes") {
+        bad += Number(value);
+      }
       if (key === "skipped") skipped += Number(value);
     }
     if (!ran || (result.code !== 0 && bad === 0)) bad += 1;

@@ -1,6 +1,7 @@
 // Shared test helpers: start the real server in-process on port 0 with a real
 // Python worker on a fixture predictor, real HTTP receivers, and polling.
 
+// deno-lint-ignore-file no-explicit-any -- response bodies are untyped JSON in tests
 import { type RunningServer, startServer } from "../src/cli/server.ts";
 
 /** Directory of the fixture predictors. */
@@ -37,7 +38,10 @@ export interface FixtureOptions {
 }
 
 /** Starts the real server on a fixture predictor. */
-export async function startFixture(name: string, options: FixtureOptions = {}): Promise<TestServer> {
+export async function startFixture(
+  name: string,
+  options: FixtureOptions = {},
+): Promise<TestServer> {
   const logs: string[] = [];
   const server = await startServer({
     cwd: options.dir ?? `${FIXTURES}${name}`,
@@ -77,10 +81,14 @@ export async function startFixture(name: string, options: FixtureOptions = {}): 
     },
   };
   if (options.waitSetup !== false) {
-    await waitFor(async () => {
-      const health = await request("GET", "/health-check");
-      return health.body.status !== "STARTING";
-    }, 30_000, "setup to finish");
+    await waitFor(
+      async () => {
+        const health = await request("GET", "/health-check");
+        return health.body.status !== "STARTING";
+      },
+      30_000,
+      "setup to finish",
+    );
   }
   return test;
 }

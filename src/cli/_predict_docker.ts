@@ -35,7 +35,12 @@ export interface PredictHelpers {
 }
 
 async function docker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command("docker", { args, stdin: "null", stdout: "piped", stderr: "piped" })
+  const out = await new Deno.Command("docker", {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  })
     .output();
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
@@ -119,14 +124,34 @@ export async function predictWithDocker(
   const name = `cog-predict-${basename(image).replace(/[^a-zA-Z0-9_.-]/g, "-")}-${
     crypto.randomUUID().slice(0, 8)
   }`;
-  const args = ["run", "--rm", "--init", "--name", name, "--shm-size", "6g", "-p", "127.0.0.1:0:5000"];
+  const args = [
+    "run",
+    "--rm",
+    "--init",
+    "--name",
+    name,
+    "--shm-size",
+    "6g",
+    "-p",
+    "127.0.0.1:0:5000",
+  ];
   if (gpus) args.push("--gpus", gpus);
   for (const e of flags.env) args.push("-e", e);
-  args.push("-e", "LOG_FORMAT=console", "-e", "COG_LOG_LEVEL=warning", ...runExtra, image, ...command);
+  args.push(
+    "-e",
+    "LOG_FORMAT=console",
+    "-e",
+    "COG_LOG_LEVEL=warning",
+    ...runExtra,
+    image,
+    ...command,
+  );
   const child = spawnChild("docker", args, { stdout: "piped", stderr: "piped" });
   const encoder = new TextEncoder();
   const forward = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const line of readLines(stream)) await Deno.stderr.write(encoder.encode(line + "\n"));
+    for await (const line of readLines(stream)) {
+      await Deno.stderr.write(encoder.encode(line + "\n"));
+    }
   };
   const logs = Promise.all([forward(child.stdout), forward(child.stderr)]).catch(() => {});
   try {

@@ -112,10 +112,14 @@ export async function inputsFromFlags(
   const grouped = new Map<string, string[]>();
   for (const flag of flags) {
     const eq = flag.indexOf("=");
-    if (eq === -1) throw new CliError(`Failed to parse input '${flag}', expected format is 'name=value'`);
+    if (eq === -1) {
+      throw new CliError(`Failed to parse input '${flag}', expected format is 'name=value'`);
+    }
     const name = flag.slice(0, eq);
     let value = flag.slice(eq + 1);
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
+      value = value.slice(1, -1);
+    }
     grouped.set(name, [...(grouped.get(name) ?? []), value]);
   }
   checkUnknown([...grouped.keys()], schema);
@@ -125,7 +129,9 @@ export async function inputsFromFlags(
     if (values.length > 1) {
       const items = (prop?.items as Schema | undefined) ?? undefined;
       input[name] = await Promise.all(
-        values.map((v) => v.startsWith("@") ? readFileAsDataUrl(name, v.slice(1)) : coerceScalar(v, items)),
+        values.map((v) =>
+          v.startsWith("@") ? readFileAsDataUrl(name, v.slice(1)) : coerceScalar(v, items)
+        ),
       );
       continue;
     }
@@ -159,7 +165,10 @@ export async function inputsFromFlags(
 }
 
 /** Builds the input object from `--json` text (already read). */
-export async function inputsFromJson(text: string, schema: InputSchema): Promise<Record<string, unknown>> {
+export async function inputsFromJson(
+  text: string,
+  schema: InputSchema,
+): Promise<Record<string, unknown>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -201,7 +210,11 @@ function fmtNumber(n: number): string {
 }
 
 /** Checks one value against a schema; returns Cog CLI reasons (without the prefix). */
-function validateValue(value: unknown, schema: Schema, path: string): { path: string; reason: string }[] {
+function validateValue(
+  value: unknown,
+  schema: Schema,
+  path: string,
+): { path: string; reason: string }[] {
   const anyOf = schema.anyOf as Schema[] | undefined;
   if (anyOf) {
     if (anyOf.some((m) => validateValue(value, m, path).length === 0)) return [];
@@ -248,7 +261,10 @@ function validateValue(value: unknown, schema: Schema, path: string): { path: st
     if (typeof schema.pattern === "string") {
       try {
         if (!new RegExp(schema.pattern, "u").test(value)) {
-          out.push({ path, reason: `string doesn't match the regular expression "${schema.pattern}"` });
+          out.push({
+            path,
+            reason: `string doesn't match the regular expression "${schema.pattern}"`,
+          });
         }
       } catch {
         // an invalid pattern is the server's problem
@@ -256,7 +272,9 @@ function validateValue(value: unknown, schema: Schema, path: string): { path: st
     }
   }
   if (Array.isArray(value) && schema.items) {
-    value.forEach((item, i) => out.push(...validateValue(item, schema.items as Schema, `${path}.${i}`)));
+    value.forEach((item, i) =>
+      out.push(...validateValue(item, schema.items as Schema, `${path}.${i}`))
+    );
   }
   return out;
 }
@@ -265,7 +283,9 @@ function validateValue(value: unknown, schema: Schema, path: string): { path: st
 export function validateInputs(input: Record<string, unknown>, schema: InputSchema): void {
   const nullKey = Object.keys(input).sort().find((k) => input[k] === null);
   if (nullKey) {
-    throw new CliError(`invalid input "${nullKey}": must not be null (omit the input to use its default)`);
+    throw new CliError(
+      `invalid input "${nullKey}": must not be null (omit the input to use its default)`,
+    );
   }
   const problems: string[] = [];
   for (const name of Object.keys(input).sort()) {

@@ -11,12 +11,21 @@ import { describePredictor } from "../worker/mod.ts";
 /** OpenAPI document for a project, or null when it cannot be produced here. */
 export async function projectSchema(projectDir: string, config: CogConfig): Promise<object | null> {
   const docs: Record<string, unknown>[] = [];
-  const targets: ["predict" | "train", string | undefined][] = [["predict", config.run], ["train", config.train]];
+  const targets: ["predict" | "train", string | undefined][] = [["predict", config.run], [
+    "train",
+    config.train,
+  ]];
   for (const [mode, ref] of targets) {
     if (!ref) continue;
     try {
       const d = await describePredictor({ cwd: projectDir, ref, mode, timeoutMs: 30_000 });
-      docs.push(buildOpenApiDocument(d.signature, { mode, streaming: d.predictor.streaming, version: COG_VERSION }));
+      docs.push(
+        buildOpenApiDocument(d.signature, {
+          mode,
+          streaming: d.predictor.streaming,
+          version: COG_VERSION,
+        }),
+      );
     } catch {
       return null;
     }

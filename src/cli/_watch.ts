@@ -77,7 +77,12 @@ export async function watchProject(options: WatchOptions): Promise<() => void> {
       }
     }
     if (codeChanged || refs.predict !== undefined || refs.train !== undefined) {
-      log("info", `change detected (${paths.map((p) => p.slice(projectDir.length + 1)).join(", ")}): reloading`);
+      log(
+        "info",
+        `change detected (${
+          paths.map((p) => p.slice(projectDir.length + 1)).join(", ")
+        }): reloading`,
+      );
       await service.reload(refs);
     }
   };
@@ -90,8 +95,10 @@ export async function watchProject(options: WatchOptions): Promise<() => void> {
         for (const path of event.paths) {
           const rel = path.slice(projectDir.length);
           if (IGNORED.test(rel)) continue;
-          if (path.endsWith(".py") || path === options.configPath ||
-            (config.build.python_requirements && path.endsWith(config.build.python_requirements))) {
+          if (
+            path.endsWith(".py") || path === options.configPath ||
+            (config.build.python_requirements && path.endsWith(config.build.python_requirements))
+          ) {
             pending.add(path);
           }
         }

@@ -86,7 +86,9 @@ function parsePredictFlags(args: string[]): PredictFlags | "help" {
     throw new CliError(`accepts at most 1 arg(s), received ${parsed.positionals.length}`);
   }
   const image = parsed.positionals[0];
-  if (image?.includes("=")) throw new CliError(`Invalid image name '${image}'. Did you forget \`-i\`?`);
+  if (image?.includes("=")) {
+    throw new CliError(`Invalid image name '${image}'. Did you forget \`-i\`?`);
+  }
   if (v.json && (v.input?.length ?? 0) > 0) {
     throw new CliError("Must use one of --json or --input to provide model inputs");
   }
@@ -119,7 +121,9 @@ async function readJsonSource(source: string): Promise<string> {
     try {
       return await Deno.readTextFile(source.slice(1));
     } catch (error) {
-      throw new CliError(`Failed to read JSON from file "${source.slice(1)}": ${(error as Error).message}`);
+      throw new CliError(
+        `Failed to read JSON from file "${source.slice(1)}": ${(error as Error).message}`,
+      );
     }
   }
   return source;
@@ -129,14 +133,19 @@ function parseEnv(entries: string[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const entry of entries) {
     const eq = entry.indexOf("=");
-    if (eq <= 0) throw new CliError(`invalid argument "${entry}" for "-e, --env" flag: expected NAME=VALUE`);
+    if (eq <= 0) {
+      throw new CliError(`invalid argument "${entry}" for "-e, --env" flag: expected NAME=VALUE`);
+    }
     env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
   return env;
 }
 
 /** Runs `cog predict`; resolves with the exit code. */
-export async function runPredict(args: string[], options: { deprecatedName?: boolean } = {}): Promise<number> {
+export async function runPredict(
+  args: string[],
+  options: { deprecatedName?: boolean } = {},
+): Promise<number> {
   const flags = parsePredictFlags(args);
   if (flags === "help") {
     console.log(PREDICT_HELP);
@@ -153,7 +162,12 @@ export async function runPredict(args: string[], options: { deprecatedName?: boo
   const env = parseEnv(flags.env);
   let doc: Record<string, unknown>;
   try {
-    const described = await describePredictor({ cwd: projectDir, ref: config.run, mode: "predict", env });
+    const described = await describePredictor({
+      cwd: projectDir,
+      ref: config.run,
+      mode: "predict",
+      env,
+    });
     doc = buildOpenApiDocument(described.signature, {
       mode: "predict",
       streaming: described.predictor.streaming,
@@ -231,25 +245,34 @@ export async function requestAndHandle(
       body: JSON.stringify({ input, context: {} }),
     });
   } catch (error) {
-    throw new CliError(`Failed to run prediction: Failed to POST HTTP request to ${url}/predictions: ${error}`);
+    throw new CliError(
+      `Failed to run prediction: Failed to POST HTTP request to ${url}/predictions: ${error}`,
+    );
   }
   const body = await response.json().catch(() => null);
   if (response.status === 422 && body?.detail) {
-    const lines = (body.detail as { loc: unknown[]; msg: string }[]).map((d) => `- ${d.loc[2]}: ${d.msg}`);
+    const lines = (body.detail as { loc: unknown[]; msg: string }[]).map((d) =>
+      `- ${d.loc[2]}: ${d.msg}`
+    );
     throw new CliError(
-      `Failed to run prediction: The inputs you passed could not be validated:\n\n${lines.join("\n")}\n\n` +
+      `Failed to run prediction: The inputs you passed could not be validated:\n\n${
+        lines.join("\n")
+      }\n\n` +
         `You can provide an input with -i. For example:\n\n    cog predict -i blur=3.5\n\n` +
         `If your input is a local file, you need to prefix the path with @ to tell Cog to read the file contents. For example:\n\n    cog predict -i path=@image.jpg`,
     );
   }
   if (response.status !== 200 || !body) {
-    throw new CliError(`Failed to run prediction: /predictions call returned status ${response.status}`);
+    throw new CliError(
+      `Failed to run prediction: /predictions call returned status ${response.status}`,
+    );
   }
   return await handleResult(body, doc, flags);
 }
 
 function outputSchema(doc: Record<string, unknown>): Record<string, unknown> {
-  const schemas = (doc.components as { schemas?: Record<string, Record<string, unknown>> })?.schemas;
+  const schemas = (doc.components as { schemas?: Record<string, Record<string, unknown>> })
+    ?.schemas;
   return schemas?.Output ?? {};
 }
 
@@ -283,7 +306,9 @@ async function writeDataUrl(path: string, url: string, index: number | null): Pr
     }
   } catch (error) {
     const which = index === null ? "" : ` ${index}`;
-    throw new CliError(`Failed to write output${which}: Failed to decode data URL: ${(error as Error).message}`);
+    throw new CliError(
+      `Failed to write output${which}: Failed to decode data URL: ${(error as Error).message}`,
+    );
   }
   await Deno.writeFile(path, bytes, { mode: 0o755 });
   console.error(`Written output to: ${path.replace(/^\.\//, "")}`);
@@ -291,7 +316,12 @@ async function writeDataUrl(path: string, url: string, index: number | null): Pr
 
 /** Shows or writes the prediction result as Cog's CLI does; returns the exit code. */
 export async function handleResult(
-  body: { status: string; output: unknown; error: string | null; metrics?: Record<string, unknown> },
+  body: {
+    status: string;
+    output: unknown;
+    error: string | null;
+    metrics?: Record<string, unknown>;
+  },
   doc: Record<string, unknown>,
   flags: { output?: string; json?: string },
 ): Promise<number> {
@@ -354,7 +384,9 @@ export async function handleResult(
   if (isFiles) return 0;
   let text: string;
   if (schema.type === "string") {
-    if (typeof output !== "string") throw new CliError("Failed to convert prediction output to string");
+    if (typeof output !== "string") {
+      throw new CliError("Failed to convert prediction output to string");
+    }
     text = output;
   } else {
     text = JSON.stringify(sortKeys(output), null, 2);

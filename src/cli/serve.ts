@@ -84,7 +84,9 @@ export function parseServeFlags(args: string[]): ServeFlags | "help" {
   }
   const port = v.port === undefined ? 8393 : Number(v.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new CliError(`invalid argument "${v.port}" for "-p, --port" flag: must be a port number 0-65535`);
+    throw new CliError(
+      `invalid argument "${v.port}" for "-p, --port" flag: must be a port number 0-65535`,
+    );
   }
   for (const entry of v.env ?? []) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(entry)) {
@@ -100,7 +102,9 @@ export function parseServeFlags(args: string[]): ServeFlags | "help" {
     const raw = v["use-cog-base-image"].toLowerCase();
     if (!["true", "false", "1", "0"].includes(raw)) {
       throw new CliError(
-        `invalid argument "${v["use-cog-base-image"]}" for "--use-cog-base-image" flag: must be true or false`,
+        `invalid argument "${
+          v["use-cog-base-image"]
+        }" for "--use-cog-base-image" flag: must be true or false`,
       );
     }
     useCogBaseImage = raw === "true" || raw === "1";
@@ -143,7 +147,10 @@ export async function serveNoDocker(flags: ServeFlags): Promise<number> {
     handleSignals: true,
     watch: flags.watch,
   });
-  const shown = server.url.replace("://127.0.0.1:", "://localhost:").replace("://[::1]:", "://localhost:");
+  const shown = server.url.replace("://127.0.0.1:", "://localhost:").replace(
+    "://[::1]:",
+    "://localhost:",
+  );
   console.error(`Serving at ${shown}\nStop with Ctrl+C or: curl -X POST ${shown}/shutdown`);
   return await server.finished;
 }

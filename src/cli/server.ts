@@ -203,7 +203,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   }
   const address = server.addr;
-  const url = `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`;
+  const url = `http://${
+    address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
+  }:${address.port}`;
   options.onListen?.({ hostname: address.hostname, port: address.port });
   service.start();
   if (options.watch) {

@@ -47,9 +47,7 @@ export function unwrapOptional(type: TypeDesc): TypeDesc {
 
 /** `api_key` -> `Api Key`: split on `_`, upper-case the first letter of each part. */
 export function titleCase(name: string): string {
-  return name.split("_").map((part) =>
-    part.slice(0, 1).toUpperCase() + part.slice(1)
-  ).join(
+  return name.split("_").map((part) => part.slice(0, 1).toUpperCase() + part.slice(1)).join(
     " ",
   );
 }

@@ -128,11 +128,7 @@ function enumComponent(
   choices: (string | number)[],
 ): JsonObject {
   const base = unwrapOptional(spec.type).kind;
-  const type = base === "int"
-    ? "integer"
-    : base === "float"
-    ? "number"
-    : "string";
+  const type = base === "int" ? "integer" : base === "float" ? "number" : "string";
   return {
     title: spec.name,
     description: "An enumeration.",

@@ -89,8 +89,7 @@ function typeSchema(type: TypeDesc): z.ZodType {
       return typeSchema(type.inner);
     case "union":
       return z.union(type.members.map(typeSchema), {
-        error: (issue) =>
-          `${show(issue.input)} is not valid under any of the given schemas`,
+        error: (issue) => `${show(issue.input)} is not valid under any of the given schemas`,
       });
   }
 }
@@ -102,9 +101,7 @@ function compilePattern(spec: InputSpec, regex: string): RegExp {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(
-      `input "${spec.name}": regex ${
-        JSON.stringify(regex)
-      } is not a valid ECMAScript ` +
+      `input "${spec.name}": regex ${JSON.stringify(regex)} is not a valid ECMAScript ` +
         `pattern (${reason}); rewrite it without Python-only syntax`,
     );
   }
@@ -115,19 +112,12 @@ function fieldSchema(spec: InputSpec): z.ZodType {
   const base = unwrapOptional(spec.type);
   if (spec.choices !== null) {
     const choices = spec.choices;
-    const typeName = base.kind === "int"
-      ? "integer"
-      : base.kind === "float"
-      ? "number"
-      : "string";
-    const typed = typeName === "string"
-      ? typeSchema({ kind: "str" })
-      : typeSchema(base);
+    const typeName = base.kind === "int" ? "integer" : base.kind === "float" ? "number" : "string";
+    const typed = typeName === "string" ? typeSchema({ kind: "str" }) : typeSchema(base);
     const literals = choices as [string | number, ...(string | number)[]];
     return typed.pipe(
       z.literal(literals, {
-        error: (issue) =>
-          `${show(issue.input)} is not one of ${JSON.stringify(choices)}`,
+        error: (issue) => `${show(issue.input)} is not one of ${JSON.stringify(choices)}`,
       }),
     );
   }
@@ -139,22 +129,19 @@ function fieldSchema(spec: InputSpec): z.ZodType {
     base.kind === "secret";
   if (numeric && ge !== null) {
     schema = schema.refine((value) => (value as number) >= ge, {
-      error: (issue) =>
-        `${show(issue.input)} is less than the minimum of ${ge}`,
+      error: (issue) => `${show(issue.input)} is less than the minimum of ${ge}`,
     });
   }
   if (numeric && le !== null) {
     schema = schema.refine((value) => (value as number) <= le, {
-      error: (issue) =>
-        `${show(issue.input)} is greater than the maximum of ${le}`,
+      error: (issue) => `${show(issue.input)} is greater than the maximum of ${le}`,
     });
   }
   if (textual && minLength !== null) {
     schema = schema.refine(
       (value) => codePoints(value as string) >= minLength,
       {
-        error: (issue) =>
-          `${show(issue.input)} is shorter than ${characters(minLength)}`,
+        error: (issue) => `${show(issue.input)} is shorter than ${characters(minLength)}`,
       },
     );
   }
@@ -162,8 +149,7 @@ function fieldSchema(spec: InputSpec): z.ZodType {
     schema = schema.refine(
       (value) => codePoints(value as string) <= maxLength,
       {
-        error: (issue) =>
-          `${show(issue.input)} is longer than ${characters(maxLength)}`,
+        error: (issue) => `${show(issue.input)} is longer than ${characters(maxLength)}`,
       },
     );
   }
@@ -174,8 +160,7 @@ function fieldSchema(spec: InputSpec): z.ZodType {
       pattern.lastIndex = 0;
       return pattern.test(value as string);
     }, {
-      error: (issue) =>
-        `${show(issue.input)} does not match ${JSON.stringify(regex)}`,
+      error: (issue) => `${show(issue.input)} does not match ${JSON.stringify(regex)}`,
     });
   }
   return schema;
@@ -184,9 +169,7 @@ function fieldSchema(spec: InputSpec): z.ZodType {
 /** RFC 6901 path without the leading slash: `nums/0`. */
 function pointer(path: PropertyKey[]): string {
   if (path.length === 0) return ROOT_LOCATION;
-  return path.map((part) =>
-    String(part).replaceAll("~", "~0").replaceAll("/", "~1")
-  ).join("/");
+  return path.map((part) => String(part).replaceAll("~", "~0").replaceAll("/", "~1")).join("/");
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -211,9 +194,7 @@ export function createInputValidator(signature: Signature): InputValidator {
   );
   for (const spec of signature.inputs) {
     const schema = fieldSchema(spec);
-    shape[spec.name] = rules.get(spec.name)!.required
-      ? schema
-      : schema.optional();
+    shape[spec.name] = rules.get(spec.name)!.required ? schema : schema.optional();
   }
   const objectSchema = z.object(shape, { error: notOfType("object") });
   const secrets = new Set(secretInputs(signature));
@@ -308,9 +289,7 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
 
 /** Names of inputs typed `Secret` or `Optional[Secret]`, whose values must be masked when echoed. */
 export function secretInputs(signature: Signature): string[] {
-  return signature.inputs.filter((spec) =>
-    unwrapOptional(spec.type).kind === "secret"
-  ).map(
+  return signature.inputs.filter((spec) => unwrapOptional(spec.type).kind === "secret").map(
     (spec) => spec.name,
   );
 }

@@ -17,7 +17,12 @@ function isObject(value: Json | undefined): value is JsonObject {
  * objects; `replace` with null deletes; `increment` adds (missing = 0,
  * non-numeric ignored); `append` pushes (a non-array value is wrapped).
  */
-export function mergeMetric(metrics: JsonObject, name: string, value: Json, mode: MetricMode): void {
+export function mergeMetric(
+  metrics: JsonObject,
+  name: string,
+  value: Json,
+  mode: MetricMode,
+): void {
   const path = name.split(".");
   const leaf = path.pop()!;
   let parent: JsonObject = metrics;

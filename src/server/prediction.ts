@@ -160,7 +160,7 @@ export class Prediction {
     return () => {
       if (released) return;
       released = true;
-      if (--this.#holds === 0) for (const resolve of this.#onReleased.splice(0)) resolve();
+      if (--this.#holds === 0) { for (const resolve of this.#onReleased.splice(0)) resolve(); }
     };
   }
 

@@ -41,7 +41,12 @@ export class MetricsRegistry {
       ? (prediction.completedAt.getTime() - prediction.startedAt.getTime()) / 1000
       : 0;
     let h = this.#durations.get(prediction.kind);
-    if (!h) this.#durations.set(prediction.kind, h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 });
+    if (!h) {
+      this.#durations.set(
+        prediction.kind,
+        h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 },
+      );
+    }
     BUCKETS.forEach((b, i) => {
       if (seconds <= b) h!.counts[i]++;
     });
@@ -69,7 +74,9 @@ export class MetricsRegistry {
       out.push(`cog_prediction_duration_seconds_count{kind="${kind}"} ${h.count}`);
     }
     const queued = this.#service.queueDepth;
-    out.push("# HELP cog_predictions_in_flight Predictions accepted and not yet final (queued included).");
+    out.push(
+      "# HELP cog_predictions_in_flight Predictions accepted and not yet final (queued included).",
+    );
     out.push("# TYPE cog_predictions_in_flight gauge");
     out.push(`cog_predictions_in_flight ${this.#service.inFlight.length}`);
     out.push("# HELP cog_predictions_queued Predictions waiting for a slot.");
@@ -83,7 +90,11 @@ export class MetricsRegistry {
     out.push("# HELP cog_setup_duration_seconds Duration of the last setup() run.");
     out.push("# TYPE cog_setup_duration_seconds gauge");
     for (const [kind, s] of this.#setup) {
-      out.push(`cog_setup_duration_seconds{kind="${kind}",result="${s.ok ? "succeeded" : "failed"}"} ${s.seconds}`);
+      out.push(
+        `cog_setup_duration_seconds{kind="${kind}",result="${
+          s.ok ? "succeeded" : "failed"
+        }"} ${s.seconds}`,
+      );
     }
     out.push("# HELP cog_worker_restarts_total Python worker restarts after a crash.");
     out.push("# TYPE cog_worker_restarts_total counter");

@@ -185,7 +185,9 @@ export class Runtime {
     this.#setup.status = "failed";
     this.#setup.completed_at = this.#hooks.now().toISOString();
     const logs = this.#setupLogs.join("");
-    if (!logs.includes(error)) this.#setupLogs.push((logs && !logs.endsWith("\n") ? "\n" : "") + error + "\n");
+    if (!logs.includes(error)) {
+      this.#setupLogs.push((logs && !logs.endsWith("\n") ? "\n" : "") + error + "\n");
+    }
     this.#hooks.log("error", `setup failed: ${error}`);
     this.#hooks.onStateChange(this);
   }

@@ -6,7 +6,13 @@
 import type { Json, Signature } from "../schema/mod.ts";
 import { buildOpenApiDocument, mergeOpenApiDocuments } from "../schema/mod.ts";
 import type { PredictionMessage, WorkerSpawner } from "../worker/mod.ts";
-import { checkInputUrl, downloadInput, type FileOptions, InputFileError, resolveOutputFile } from "./files.ts";
+import {
+  checkInputUrl,
+  downloadInput,
+  type FileOptions,
+  InputFileError,
+  resolveOutputFile,
+} from "./files.ts";
 import {
   Prediction,
   type PredictionResponse,
@@ -348,7 +354,9 @@ export class PredictionService {
   }): CreateResult {
     if (this.#shuttingDown) return { ok: false, reason: "shutting_down" };
     const runtime = this.#runtimeFor(options.kind);
-    if (!runtime) return { ok: false, reason: options.kind === "training" ? "no_training" : "not_ready" };
+    if (!runtime) {
+      return { ok: false, reason: options.kind === "training" ? "no_training" : "not_ready" };
+    }
     if (request.id) {
       const existing = this.#entries.get(request.id);
       if (existing) return { ok: false, reason: "duplicate", prediction: existing.prediction };
@@ -368,7 +376,9 @@ export class PredictionService {
     const input = result.value as Record<string, Json>;
     const publicInput: Record<string, Json> = { ...input };
     for (const name of runtime.secretInputs()) {
-      if (publicInput[name] !== undefined && publicInput[name] !== null) publicInput[name] = SECRET_MASK;
+      if (publicInput[name] !== undefined && publicInput[name] !== null) {
+        publicInput[name] = SECRET_MASK;
+      }
     }
     const now = this.#now();
     const prediction = new Prediction({
@@ -401,7 +411,8 @@ export class PredictionService {
     if (prediction.webhook) {
       entry.webhook = new WebhookDispatcher(prediction, prediction.webhook, {
         ...this.#options.webhooks,
-        log: (level, message) => this.#options.log(level, message, { prediction_id: prediction.id }),
+        log: (level, message) =>
+          this.#options.log(level, message, { prediction_id: prediction.id }),
       });
       const dispatcher = entry.webhook;
       this.#webhooksInFlight.add(dispatcher);
@@ -518,7 +529,9 @@ export class PredictionService {
         const list = [...value];
         input[file.name] = list;
         list.forEach((item, i) => {
-          if (typeof item === "string") fetchOne(`${file.name}[${i}]`, item, (path) => list[i] = path);
+          if (typeof item === "string") {
+            fetchOne(`${file.name}[${i}]`, item, (path) => list[i] = path);
+          }
         });
       }
     }
@@ -542,7 +555,9 @@ export class PredictionService {
       }
       if (!entry.runtime.hasFreeSlot()) {
         // another runtime's entry may be free; keep FIFO per runtime simple
-        const other = this.#queue.findIndex((e) => e.runtime.hasFreeSlot() && !e.prediction.isTerminal);
+        const other = this.#queue.findIndex((e) =>
+          e.runtime.hasFreeSlot() && !e.prediction.isTerminal
+        );
         if (other === -1) return;
         const [next] = this.#queue.splice(other, 1);
         next.queued = false;
@@ -566,7 +581,9 @@ export class PredictionService {
       switch (event.type) {
         case "log":
           prediction.appendLog(event.source, event.data);
-          this.#options.log("info", event.data.replace(/\n$/, ""), { prediction_id: prediction.id });
+          this.#options.log("info", event.data.replace(/\n$/, ""), {
+            prediction_id: prediction.id,
+          });
           return;
         case "started":
           return;
@@ -686,13 +703,19 @@ export class PredictionService {
       if (index !== -1) this.#queue.splice(index, 1);
     }
     if (entry.touched) {
-      prediction.whenReleased().then(() => Deno.remove(entry.dir, { recursive: true })).catch(() => {});
+      prediction.whenReleased().then(() => Deno.remove(entry.dir, { recursive: true })).catch(
+        () => {},
+      );
     }
     for (const o of this.#observers) o.predictionCompleted?.(prediction);
-    this.#options.log(prediction.status === "failed" ? "info" : "debug", `${prediction.kind} ${prediction.status}`, {
-      prediction_id: prediction.id,
-      status: prediction.status,
-    });
+    this.#options.log(
+      prediction.status === "failed" ? "info" : "debug",
+      `${prediction.kind} ${prediction.status}`,
+      {
+        prediction_id: prediction.id,
+        status: prediction.status,
+      },
+    );
     this.#onStateChange();
   }
 
@@ -737,7 +760,10 @@ export class PredictionService {
     if (!drained) {
       this.#options.log("warn", "drain timeout: canceling the predictions still running");
       for (const id of [...this.#entries.keys()]) this.cancel(id);
-      await withTimeout(Promise.all([...this.#entries.values()].map((e) => e.prediction.terminal)), 5000);
+      await withTimeout(
+        Promise.all([...this.#entries.values()].map((e) => e.prediction.terminal)),
+        5000,
+      );
       for (const entry of [...this.#entries.values()]) {
         entry.prediction.fail("the server shut down before the prediction finished", this.#now());
       }

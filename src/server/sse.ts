@@ -65,7 +65,10 @@ export class PredictionStream {
       case "log":
         return { event: "log", data: { source: event.source, data: event.data } };
       case "metric":
-        return { event: "metric", data: { name: event.name, value: event.value, mode: event.mode } };
+        return {
+          event: "metric",
+          data: { name: event.name, value: event.value, mode: event.mode },
+        };
       case "completed":
         return { event: "completed", data: this.#prediction.toResponse() };
     }
@@ -128,12 +131,20 @@ export class PredictionStream {
     // Each event counts as one chunk of backlog (see #send's lag check).
     return new ReadableStream<Uint8Array>({
       start: (controller) => {
-        const subscriber: Subscriber = { controller, backlog: 0, keepAlive: undefined, closed: false };
+        const subscriber: Subscriber = {
+          controller,
+          backlog: 0,
+          keepAlive: undefined,
+          closed: false,
+        };
         self = subscriber;
         if (this.#options.historyCapacity > 0 && this.#dropped > 0) {
           controller.enqueue(frameBytes({
             event: "error",
-            data: { error: "SSE stream replay truncated; events were dropped", skipped: this.#dropped },
+            data: {
+              error: "SSE stream replay truncated; events were dropped",
+              skipped: this.#dropped,
+            },
           }));
           subscriber.closed = true;
           controller.close();
@@ -142,7 +153,9 @@ export class PredictionStream {
         for (const frame of this.#history) controller.enqueue(frameBytes(frame));
         if (this.#completed) {
           if (this.#options.historyCapacity === 0) {
-            controller.enqueue(frameBytes({ event: "completed", data: this.#prediction.toResponse() }));
+            controller.enqueue(
+              frameBytes({ event: "completed", data: this.#prediction.toResponse() }),
+            );
           }
           subscriber.closed = true;
           controller.close();

@@ -9,7 +9,8 @@ export const SECRET_MASK = "**********";
 
 /** Error texts of the HTTP API. */
 export const MESSAGES = {
-  notReady: "Setup has not finished yet. Wait until it has finished, or GET /health-check for status.",
+  notReady:
+    "Setup has not finished yet. Wait until it has finished, or GET /health-check for status.",
   busy: "At capacity - all prediction slots busy",
   notStreaming:
     "This model does not support streaming responses. Add @cog.streaming to predict() to enable SSE.",

@@ -10,10 +10,13 @@ Deno.test("every runtime line of Dockerfile.base appears, in order, in a generat
     /^(COPY runtime\/|ENV COG_PYTHON_DIR|WORKDIR|EXPOSE|CMD)/.test(l)
   );
   assert(runtime.length === 5, `Dockerfile.base runtime lines: ${runtime.join(" | ")}`);
-  const { config } = parseConfig('build:\n  python_version: "3.11"\nrun: "predict.py:Predictor"\n', {
-    file: "cog.yaml",
-    projectDir: "/tmp",
-  });
+  const { config } = parseConfig(
+    'build:\n  python_version: "3.11"\nrun: "predict.py:Predictor"\n',
+    {
+      file: "cog.yaml",
+      projectDir: "/tmp",
+    },
+  );
   const generated = planBuild(config, {} as never).dockerfile.split("\n");
   let at = 0;
   for (const line of runtime) {

@@ -32,7 +32,10 @@ Deno.test("cog predict warns that the name is deprecated and still runs", async 
 Deno.test("unknown and invalid inputs are reported with Cog's messages before setup runs", async () => {
   const unknown = await cog(`${FIXTURES}typed`, "run", "--no-docker", "-i", "nope=1");
   assertEquals(unknown.code, 1);
-  assertMatch(unknown.stderr, /unknown input "nope"; valid inputs are: text, count, scale, flag, mode, code/);
+  assertMatch(
+    unknown.stderr,
+    /unknown input "nope"; valid inputs are: text, count, scale, flag, mode, code/,
+  );
   assert(!unknown.stderr.includes("Running prediction"), "nothing ran");
   const bad = await cog(`${FIXTURES}typed`, "run", "--no-docker", "-i", "count=30", "-i", "mode=x");
   assertEquals(bad.code, 1);
@@ -48,7 +51,17 @@ Deno.test("unknown and invalid inputs are reported with Cog's messages before se
 });
 
 Deno.test("typed -i values are coerced by the schema and object outputs print as JSON", async () => {
-  const r = await cog(`${FIXTURES}typed`, "run", "--no-docker", "-i", "count=3", "-i", "flag=true", "-i", "scale=2.5");
+  const r = await cog(
+    `${FIXTURES}typed`,
+    "run",
+    "--no-docker",
+    "-i",
+    "count=3",
+    "-i",
+    "flag=true",
+    "-i",
+    "scale=2.5",
+  );
   assertEquals(r.code, 0, r.stderr);
   assertEquals(JSON.parse(r.stdout), {
     code: "ab12",

@@ -25,10 +25,14 @@ Deno.test("--watch reloads the predictor after predict.py is edited, and recover
     assertEquals((await s.request("POST", "/predictions", { input: {} })).body.output, "v1 x");
 
     await Deno.writeTextFile(`${dir}/predict.py`, predictor("return 'v2 ' + text"));
-    await waitFor(async () => {
-      const r = await s.request("POST", "/predictions", { input: {} });
-      return r.status === 200 && r.body.output === "v2 x";
-    }, 20_000, "the edited predictor to answer");
+    await waitFor(
+      async () => {
+        const r = await s.request("POST", "/predictions", { input: {} });
+        return r.status === 200 && r.body.output === "v2 x";
+      },
+      20_000,
+      "the edited predictor to answer",
+    );
 
     await Deno.writeTextFile(`${dir}/predict.py`, predictor("return 'broken' +"));
     await waitFor(async () => (await health()).status === "SETUP_FAILED", 20_000, "SETUP_FAILED");
@@ -64,11 +68,17 @@ Deno.test("--watch lets a running prediction finish before reloading, showing ST
       `${dir}/predict.py`,
       predictor("return 'new'").replace("text: str = 'x'", "seconds: float = 0"),
     );
-    await waitFor(async () => (await s.request("GET", "/health-check")).body.status === "STARTING", 10_000);
+    await waitFor(
+      async () => (await s.request("GET", "/health-check")).body.status === "STARTING",
+      10_000,
+    );
     const first = await running;
     assertEquals(first.body.status, "succeeded");
     assertEquals(first.body.output, "old");
-    await waitFor(async () => (await s.request("GET", "/health-check")).body.status === "READY", 20_000);
+    await waitFor(
+      async () => (await s.request("GET", "/health-check")).body.status === "READY",
+      20_000,
+    );
     assertEquals((await s.request("POST", "/predictions", { input: {} })).body.output, "new");
   } finally {
     await s.close();
@@ -87,7 +97,11 @@ Deno.test("--watch says a rebuild is needed when the build section of cog.yaml c
       `${dir}/cog.yaml`,
       'build:\n  python_version: "3.11"\n  system_packages: [ffmpeg]\nrun: "predict.py:Predictor"\n',
     );
-    await waitFor(() => s.logs.some((l) => l.includes("rebuild needed")), 10_000, "the rebuild notice");
+    await waitFor(
+      () => s.logs.some((l) => l.includes("rebuild needed")),
+      10_000,
+      "the rebuild notice",
+    );
     assertEquals((await s.request("GET", "/health-check")).body.status, "READY");
   } finally {
     await s.close();

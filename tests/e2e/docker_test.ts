@@ -237,7 +237,10 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const base = await run("bash", [join(REPO, "scripts", "e2e_base_image.sh"), "python:3.11-slim"]);
+    const base = await run("bash", [
+      join(REPO, "scripts", "e2e_base_image.sh"),
+      "python:3.11-slim",
+    ]);
     assertEquals(base.code, 0, base.stderr);
     const dir = join(await Deno.makeTempDir(), "e2e-predict");
     await Deno.mkdir(dir);
@@ -252,9 +255,13 @@ Deno.test({
     const built = await run(Deno.execPath(), ["run", "-A", MAIN, "build", "-t", tag], { cwd: dir });
     assertEquals(built.code, 0, built.stderr);
     const elsewhere = await Deno.makeTempDir();
-    const fromImage = await run(Deno.execPath(), ["run", "-A", MAIN, "run", tag, "-i", "text=img"], {
-      cwd: elsewhere,
-    });
+    const fromImage = await run(
+      Deno.execPath(),
+      ["run", "-A", MAIN, "run", tag, "-i", "text=img"],
+      {
+        cwd: elsewhere,
+      },
+    );
     assertEquals(fromImage.code, 0, fromImage.stderr);
     assertEquals(fromImage.stdout, "hey img\n");
     const invalid = await run(Deno.execPath(), ["run", "-A", MAIN, "run", tag, "-i", "nope=1"], {

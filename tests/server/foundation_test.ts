@@ -29,7 +29,10 @@ Deno.test("POST /predictions returns a full Cog prediction object for the echo p
 Deno.test("a client-supplied id is kept in the response", async () => {
   const s = await startFixture("echo");
   try {
-    const { body } = await s.request("POST", "/predictions", { id: "my-id-1", input: { text: "x" } });
+    const { body } = await s.request("POST", "/predictions", {
+      id: "my-id-1",
+      input: { text: "x" },
+    });
     assertEquals(body.id, "my-id-1");
   } finally {
     await s.close();
@@ -53,7 +56,14 @@ Deno.test("typed inputs take Python defaults when omitted and keep their JSON ty
       input: { text: "yo", count: 10, scale: 2, flag: true, mode: "slow", code: "z9", extra: 1 },
     });
     assertEquals(b.body.status, "succeeded");
-    assertEquals(b.body.output, { text: "yo", count: 10, scale: 2, flag: true, mode: "slow", code: "z9" });
+    assertEquals(b.body.output, {
+      text: "yo",
+      count: 10,
+      scale: 2,
+      flag: true,
+      mode: "slow",
+      code: "z9",
+    });
     assertEquals(b.body.input.extra, undefined, "unknown inputs are stripped");
   } finally {
     await s.close();
@@ -87,7 +97,11 @@ Deno.test("a missing required input gets 422 Field required", async () => {
     const { status, body } = await s.request("POST", "/predictions", { input: {} });
     assertEquals(status, 422);
     assertEquals(body, {
-      detail: [{ loc: ["body", "input", "text"], msg: "Field required", type: "value_error.missing" }],
+      detail: [{
+        loc: ["body", "input", "text"],
+        msg: "Field required",
+        type: "value_error.missing",
+      }],
     });
     const wrong = await s.request("POST", "/predictions", { input: { text: 5 } });
     assertEquals(wrong.status, 422);

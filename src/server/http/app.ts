@@ -46,14 +46,19 @@ export function createApp(service: PredictionService, options: AppOptions): Hono
     return doc ? c.json(doc) : c.json({ error: MESSAGES.schemaUnavailable }, 503);
   });
   const metrics = new MetricsRegistry(service);
-  app.get("/metrics", (c) =>
-    c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get(
+    "/metrics",
+    (c) =>
+      c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
   app.post("/shutdown", (c) => {
     options.onShutdown();
     return c.json({});
   });
 
-  for (const [kind, base] of [["prediction", "/predictions"], ["training", "/trainings"]] as const) {
+  for (
+    const [kind, base] of [["prediction", "/predictions"], ["training", "/trainings"]] as const
+  ) {
     app.post(base, (c) => create(c, kind, null));
     app.put(`${base}/:id`, (c) => create(c, kind, c.req.param("id")));
     app.post(`${base}/:id/cancel`, (c) => {
