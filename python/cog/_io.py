@@ -31,6 +31,9 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+_JOIN_LIMIT = 1 << 18  # held frames up to this total size are joined into one write
+
+
 class Wire:
     """The protocol output channel (worker -> server).
 
@@ -48,6 +51,8 @@ class Wire:
         self._owner: Optional[int] = None
         self._deferred: List[bytes] = []
         self._disabled = False
+        self._held: Optional[List[bytes]] = None
+        self._held_owner: Optional[int] = None
 
     def send(self, message: Dict[str, Any]) -> None:
         """Write one message; raises ValueError if it is not valid JSON (NaN...)."""
@@ -57,7 +62,40 @@ class Wire:
             message = dict({"v": PROTOCOL_VERSION}, **message)
         self._write(encode(message))
 
+    def hold(self) -> None:
+        """Collect the frames this thread sends until ``release`` (one write for all).
+
+        Used around the end of a prediction (the single output, the drained logs and the
+        terminal message) so the server gets them in one read. Other threads' frames are
+        written at once as usual. Never hold across a wait (a stream, an await).
+        """
+        if self._held_owner == threading.get_ident():
+            return
+        self._held = []
+        self._held_owner = threading.get_ident()
+
+    def release(self) -> None:
+        """Write what ``hold`` collected, in order, in as few writes as possible."""
+        if self._held_owner != threading.get_ident():
+            return
+        frames = self._held or []
+        self._held = None
+        self._held_owner = None
+        if not frames:
+            return
+        if len(frames) == 1:
+            self._write(frames[0])
+        elif sum(map(len, frames)) <= _JOIN_LIMIT:
+            self._write(b"".join(frames))
+        else:
+            for frame in frames:  # large frames: no extra copy
+                self._write(frame)
+
     def _write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None and self._held_owner == threading.get_ident():
+            held.append(data)
+            return
         if self._owner == threading.get_ident():
             # re-entered from a signal handler in the middle of a write: keep the order
             self._deferred.append(data)
@@ -216,6 +254,8 @@ class FdCapture:
         os.close(write_end)
         os.set_blocking(read_end, False)
         self._read_end = read_end
+        self._drain_poller = select.poll()  # poll objects must not be shared across threads
+        self._drain_poller.register(read_end, select.POLLIN)
         thread = threading.Thread(target=self._run, name="cog-capture-" + source, daemon=True)
         thread.start()
 
@@ -224,6 +264,10 @@ class FdCapture:
         if not self._lock.acquire(timeout=timeout):
             return
         try:
+            # Under the lock the capture thread is not mid-chunk, so an empty pipe (poll)
+            # and nothing pending means there is nothing to forward (cheaper than EAGAIN).
+            if not self._pending and not self._drain_poller.poll(0):
+                return
             self._pump()
             if self._pending:
                 self._emit(self._pending)

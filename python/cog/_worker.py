@@ -8,12 +8,10 @@ tasks on one asyncio loop on the main thread (cancel = task.cancel()).
 """
 
 import argparse
-import asyncio
 import collections
 import faulthandler
 import inspect
 import os
-import platform
 import queue
 import signal
 import sys
@@ -21,7 +19,7 @@ import threading
 import time
 import traceback
 import types
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from . import _scope
 from . import server as _server
@@ -39,6 +37,13 @@ from .predictor import (
     rewrite_field_info_defaults,
     select_method,
 )
+
+if TYPE_CHECKING:
+    import asyncio  # imported lazily: only async predictors (or async setup) need it
+
+# cog/__init__.py left bytecode writing on for the SDK's modules (see there): restore the
+# interpreter's setting before any user code is imported.
+sys.dont_write_bytecode = sys.modules["cog"]._dont_write_bytecode  # type: ignore[attr-defined]
 
 HEALTHCHECK_TIMEOUT = 5.0
 DRAIN_TIMEOUT = 1.0
@@ -163,10 +168,10 @@ class Worker:
         self.setup_failed = False
         self.shutting_down = False
         self.predictor: Optional[Predictor] = None
-        self.queue: "queue.Queue[Any]" = queue.Queue()
-        self.loop: Optional[asyncio.AbstractEventLoop] = None
+        self.queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+        self.loop: "Optional[asyncio.AbstractEventLoop]" = None
         self.tasks: Dict[str, "asyncio.Task[Any]"] = {}
-        self.done_event: Optional[asyncio.Event] = None
+        self.done_event: "Optional[asyncio.Event]" = None
         self._setup_io()
 
     # ---- I/O ----------------------------------------------------------------------------
@@ -347,7 +352,12 @@ class Worker:
 
         def call() -> None:
             try:
-                value = asyncio.run(hc()) if is_async else hc()
+                if is_async:
+                    import asyncio
+
+                    value = asyncio.run(hc())
+                else:
+                    value = hc()
                 outcome.append(healthcheck_result(hid, value))
             except BaseException as err:  # noqa: BLE001
                 outcome.append(healthcheck_result(
@@ -362,6 +372,8 @@ class Worker:
             self.send(healthcheck_result(hid, error=TIMEOUT_ERROR))
 
     async def _async_healthcheck(self, hid: str, hc: Callable[[], Any]) -> None:
+        import asyncio
+
         try:
             value = await asyncio.wait_for(hc(), HEALTHCHECK_TIMEOUT)
             self.send(healthcheck_result(hid, value))
@@ -377,7 +389,7 @@ class Worker:
         self.send({
             "type": "hello",
             "protocol": 1,
-            "python": platform.python_version(),
+            "python": sys.version.split()[0],  # = platform.python_version(), minus a 2 ms import
             "sdk": __version__,
             "pid": os.getpid(),
         })
@@ -422,6 +434,8 @@ class Worker:
             raise SetupError(SYNC_CONCURRENCY_ERROR, SYNC_CONCURRENCY_ERROR + "\n")
         setup = getattr(predictor.instance, "setup", None) if predictor.instance else None
         if predictor.is_async or (setup is not None and inspect.iscoroutinefunction(setup)):
+            import asyncio  # only for async predictors (~20 ms to import)
+
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
         if setup is None:
@@ -508,6 +522,9 @@ class Worker:
                         self.cancelable = False
                         raise CancelationException()
                 result = self.predictor.fn(**prepared.kwargs)
+                if not isinstance(result, types.GeneratorType):
+                    # the whole result is known: output(s) + logs + done in one write
+                    self.wire.hold()
                 is_stream = self._emit_result(pid, result, message["output_dir"])
                 terminal = {"type": "done", "id": pid, "is_stream": is_stream}
             finally:
@@ -525,15 +542,19 @@ class Worker:
 
     def _finish_sync(self, pid: str, prepared: Any, terminal: Dict[str, Any]) -> None:
         self.cancelable = False
-        if prepared is not None:
-            prepared.cleanup()
-        self.drain(pid)
-        with self.lock:
-            self.sync_id = None
-            self.fd_target = None
-            self.cancel_requested.discard(pid)
-        _scope.set_sync_scope(None)
-        self.send(terminal)
+        self.wire.hold()
+        try:
+            if prepared is not None:
+                prepared.cleanup()
+            self.drain(pid)
+            with self.lock:
+                self.sync_id = None
+                self.fd_target = None
+                self.cancel_requested.discard(pid)
+            _scope.set_sync_scope(None)
+            self.send(terminal)
+        finally:
+            self.wire.release()
 
     def _clear_async_exc(self) -> None:
         if self.used_async_exc:
@@ -545,6 +566,8 @@ class Worker:
     # ---- async predictions -----------------------------------------------------------------
 
     def _run_async(self) -> None:
+        import asyncio
+
         assert self.loop is not None
         self.done_event = asyncio.Event()
         for item in self._drain_queue():
@@ -564,6 +587,8 @@ class Worker:
                 return items
 
     async def _async_main(self) -> None:
+        import asyncio
+
         assert self.done_event is not None
         await self.done_event.wait()
         while self.tasks:
@@ -619,6 +644,9 @@ class Worker:
             result = self.predictor.fn(**prepared.kwargs)
             if inspect.isawaitable(result):
                 result = await result
+            if not isinstance(result, (types.AsyncGeneratorType, types.GeneratorType)):
+                # no await from here to the terminal message: one write for all of it
+                self.wire.hold()
             if isinstance(result, types.AsyncGeneratorType):
                 index = 0
                 async for item in result:
@@ -636,10 +664,14 @@ class Worker:
         finally:
             if prepared is not None:
                 prepared.cleanup()
-        self.router.flush_id(pid)
-        self.cancel_requested.discard(pid)
-        self.tasks.pop(pid, None)
-        self.send(terminal)
+        self.wire.hold()
+        try:
+            self.router.flush_id(pid)
+            self.cancel_requested.discard(pid)
+            self.tasks.pop(pid, None)
+            self.send(terminal)
+        finally:
+            self.wire.release()
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -12,7 +12,6 @@ import shutil
 import sys
 import tempfile
 import urllib.parse
-import urllib.request
 from abc import abstractmethod
 from typing import Any, AsyncIterator, Iterator, Optional, TypeVar
 
@@ -32,8 +31,11 @@ def _user_agent_headers() -> dict:
 
 
 def _open_url(url: str) -> Any:
-    request = urllib.request.Request(url, headers=_user_agent_headers())
-    return urllib.request.urlopen(request, timeout=_DOWNLOAD_TIMEOUT)  # noqa: S310
+    # lazy: urllib.request pulls in http.client, email and ssl (~30 ms at startup)
+    from urllib.request import Request, urlopen
+
+    request = Request(url, headers=_user_agent_headers())
+    return urlopen(request, timeout=_DOWNLOAD_TIMEOUT)  # noqa: S310
 
 
 def get_filename(url: str) -> str:
@@ -183,7 +185,9 @@ class File(io.IOBase):
             return value
         parsed = urllib.parse.urlparse(value)
         if parsed.scheme == "data":
-            with urllib.request.urlopen(value) as response:  # noqa: S310 - data: URL
+            from urllib.request import urlopen  # lazy (see _open_url)
+
+            with urlopen(value) as response:  # noqa: S310 - data: URL
                 return io.BytesIO(response.read())
         if parsed.scheme in ("http", "https"):
             return URLFile(value)

@@ -139,11 +139,21 @@ function spawnPythonWorker(
     onEvent({ type: "exit", exit, stderrTail: tail.toString(), reason: fatalReason });
   })();
 
+  // Lines sent while a write is queued or in flight go out together in the next write
+  // (one WritableStream write, ~15 us, per batch instead of per message).
+  let pending: string[] = [];
+  function flush(): Promise<void> {
+    const batch = pending.length === 1 ? pending[0] : pending.join("");
+    pending = [];
+    return stdin.write(encoder.encode(batch));
+  }
   function send(message: ServerMessageBody): void {
     if (!writable) return;
-    const bytes = encoder.encode(encodeServerMessage(message));
-    writes = writes.then(() => stdin.write(bytes)).catch(() => {
+    pending.push(encodeServerMessage(message));
+    if (pending.length > 1) return; // a flush is already queued and will take this line
+    writes = writes.then(flush).catch(() => {
       writable = false;
+      pending = [];
     });
   }
 
