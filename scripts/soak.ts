@@ -153,6 +153,24 @@ function fdCount(pid: number): number {
     return 0;
   }
 }
+/** What a process's fds point at, by kind (socket, pipe, anon_inode, file path). */
+function fdKinds(pid: number): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  try {
+    for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      let target = "?";
+      try {
+        target = Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`).replace(/:\[\d+\]$/, "");
+      } catch {
+        // closed meanwhile
+      }
+      kinds[target] = (kinds[target] ?? 0) + 1;
+    }
+  } catch {
+    // process gone
+  }
+  return kinds;
+}
 function countFiles(dir: string): number {
   let n = 0;
   try {
@@ -402,7 +420,9 @@ if (after.children !== before.children) {
   problems.push(`child processes: ${before.children} before, ${after.children} after`);
 }
 if (after.serverFds > before.serverFds + 8) {
-  problems.push(`server fds grew: ${before.serverFds} -> ${after.serverFds}`);
+  problems.push(
+    `server fds grew: ${before.serverFds} -> ${after.serverFds} (now ${JSON.stringify(fdKinds(server.pid))})`,
+  );
 }
 if (after.workerFds > before.workerFds + 8) {
   problems.push(`worker fds grew: ${before.workerFds} -> ${after.workerFds}`);

@@ -3,6 +3,7 @@
 // into data URLs or uploaded (streamed from disk) to --upload-url.
 
 import { encodeBase64 } from "./_base64.ts";
+import { deadline } from "./_deadline.ts";
 import { FileValue, STREAM_THRESHOLD } from "./file_value.ts";
 import { extensionForMime, mimeForName } from "./_mime.ts";
 import { putFile } from "./_put_file.ts";
@@ -162,46 +163,55 @@ export async function downloadInput(
   for (let attempt = 0; attempt < options.attempts; attempt++) {
     if (signal?.aborted) throw new InputFileError(`download of ${redact(url)} was canceled`);
     if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal);
-    const timeout = AbortSignal.timeout(options.downloadTimeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    let response: Response;
+    const limit = deadline(options.downloadTimeoutMs, signal);
+    const timeout = {
+      get aborted() {
+        return limit.timedOut;
+      },
+    };
+    const combined = limit.signal;
     try {
-      response = await fetchFollowing(doFetch, url, options, combined);
-    } catch (error) {
-      if (error instanceof InputFileError) throw error;
-      lastError = timeout.aborted
-        ? `timed out after ${options.downloadTimeoutMs / 1000} s`
-        : errorText(error);
-      continue;
-    }
-    if (response.status >= 500) {
-      await response.body?.cancel();
-      lastError = `HTTP ${response.status}`;
-      continue;
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new InputFileError(`could not download ${redact(url)}: HTTP ${response.status}`);
-    }
-    const declared = Number(response.headers.get("content-length") ?? "NaN");
-    if (declared > options.maxDownloadBytes) {
-      await response.body?.cancel();
-      throw new InputFileError(
-        `${redact(url)} is ${declared} bytes, over the ${options.maxDownloadBytes} byte limit`,
-      );
-    }
-    const path = `${dir}/${
-      filenameForUrl(response.url || url, response.headers.get("content-type"))
-    }`;
-    try {
-      await writeLimited(response.body, path, options.maxDownloadBytes, url);
-      return path;
-    } catch (error) {
-      await Deno.remove(path).catch(() => {});
-      if (error instanceof InputFileError) throw error;
-      lastError = timeout.aborted
-        ? `timed out after ${options.downloadTimeoutMs / 1000} s`
-        : errorText(error);
+      let response: Response;
+      try {
+        response = await fetchFollowing(doFetch, url, options, combined);
+      } catch (error) {
+        if (error instanceof InputFileError) throw error;
+        lastError = timeout.aborted
+          ? `timed out after ${options.downloadTimeoutMs / 1000} s`
+          : errorText(error);
+        continue;
+      }
+      if (response.status >= 500) {
+        await response.body?.cancel();
+        lastError = `HTTP ${response.status}`;
+        continue;
+      }
+      if (!response.ok) {
+        await response.body?.cancel();
+        throw new InputFileError(`could not download ${redact(url)}: HTTP ${response.status}`);
+      }
+      const declared = Number(response.headers.get("content-length") ?? "NaN");
+      if (declared > options.maxDownloadBytes) {
+        await response.body?.cancel();
+        throw new InputFileError(
+          `${redact(url)} is ${declared} bytes, over the ${options.maxDownloadBytes} byte limit`,
+        );
+      }
+      const path = `${dir}/${
+        filenameForUrl(response.url || url, response.headers.get("content-type"))
+      }`;
+      try {
+        await writeLimited(response.body, path, options.maxDownloadBytes, url);
+        return path;
+      } catch (error) {
+        await Deno.remove(path).catch(() => {});
+        if (error instanceof InputFileError) throw error;
+        lastError = timeout.aborted
+          ? `timed out after ${options.downloadTimeoutMs / 1000} s`
+          : errorText(error);
+      }
+    } finally {
+      limit.clear();
     }
   }
   throw new InputFileError(`could not download ${redact(url)}: ${lastError}`);
@@ -332,8 +342,13 @@ export async function uploadFile(
   for (let attempt = 0; attempt < options.attempts; attempt++) {
     if (signal?.aborted) throw new UploadError(`upload of ${basename} was canceled`);
     if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal);
-    const timeout = AbortSignal.timeout(options.uploadTimeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const limit = deadline(options.uploadTimeoutMs, signal);
+    const timeout = {
+      get aborted() {
+        return limit.timedOut;
+      },
+    };
+    const combined = limit.signal;
     try {
       let current = target;
       let response = await putFile(current, path, { headers, signal: combined });
@@ -362,6 +377,8 @@ export async function uploadFile(
         ? "canceled"
         : errorText(error);
       if (signal?.aborted) break;
+    } finally {
+      limit.clear();
     }
   }
   throw new UploadError(`upload of ${basename} to ${redact(target.href)} failed: ${lastError}`);

@@ -3,6 +3,7 @@
 // a newer one, so the queue stays bounded), retries with backoff for the
 // terminal event. Delivery never blocks the prediction.
 
+import { deadline } from "./_deadline.ts";
 import type { Prediction, PredictionEvent, WebhookEventName } from "./prediction.ts";
 
 /** One HTTP attempt; resolves with the status, rejects on transport errors. */
@@ -155,16 +156,13 @@ export class WebhookDispatcher {
         await sleep(delay, this.#abort.signal);
       }
       let outcome: string;
+      const limit = deadline(this.#options.timeoutMs, this.#abort.signal);
       try {
-        const signal = AbortSignal.any([
-          this.#abort.signal,
-          AbortSignal.timeout(this.#options.timeoutMs),
-        ]);
         const status = await this.#options.sender({
           url: this.#url,
           body: delivery.body,
           headers,
-          signal,
+          signal: limit.signal,
         });
         if (status >= 200 && status < 300) return;
         outcome = `HTTP ${status}`;
@@ -174,6 +172,8 @@ export class WebhookDispatcher {
         }
       } catch (error) {
         outcome = error instanceof Error ? error.message : String(error);
+      } finally {
+        limit.clear();
       }
       const last = attempt === attempts - 1;
       this.#options.log(
