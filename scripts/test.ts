@@ -44,7 +44,12 @@ async function run(
 
 if (runDeno) {
   const targets = args.length > 0 ? args : ["tests/"];
-  const result = await run(Deno.execPath(), ["test", "-A", ...targets], root);
+  // --expose-gc: tests/reliability/heap_test.ts forces full GCs to measure retention.
+  const result = await run(
+    Deno.execPath(),
+    ["test", "-A", "--v8-flags=--expose-gc", ...targets],
+    root,
+  );
   const summary = [...result.text.matchAll(/^(ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed/gm)]
     .at(-1);
   if (summary) {
