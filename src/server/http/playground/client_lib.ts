@@ -406,6 +406,33 @@ const HELPERS = [
 ];
 
 /** The helpers above as a browser script (function declarations in the global scope). */
+/** DOM helpers both pages use (strings: they need `document`, which the type-check does not). */
+const DOM_HELPERS_JS = String.raw`function $(id) { return document.getElementById(id); }
+
+function el(tag, attrs, children) {
+  var node = document.createElement(tag);
+  if (attrs) {
+    Object.keys(attrs).forEach(function (key) {
+      var value = attrs[key];
+      if (value === null || value === undefined || value === false) return;
+      if (key === "text") node.textContent = value;
+      else if (key === "class") node.className = value;
+      else node.setAttribute(key, value === true ? "" : String(value));
+    });
+  }
+  (children || []).forEach(function (child) {
+    if (child === null || child === undefined) return;
+    node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+  });
+  return node;
+}
+
+function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+function baseUrl() { return new URL(".", location.href).href.replace(/\/$/, ""); }
+`;
+
+/** The helpers as served at /_cog/lib.js, for the playground and /docs pages. */
 export const CLIENT_LIB_JS: string = "// cog playground helpers (generated from client_lib.ts)\n" +
   '"use strict";\n' +
-  HELPERS.map((helper) => helper.toString()).join("\n\n") + "\n";
+  HELPERS.map((helper) => helper.toString()).join("\n\n") + "\n\n" + DOM_HELPERS_JS;

@@ -11,29 +11,6 @@ export const PLAYGROUND_JS = String.raw`(function () {
 var state = { doc: null, fields: [], streaming: false, concat: false, run: null, curl: "" };
 var timerHandle = null;
 
-function $(id) { return document.getElementById(id); }
-
-function el(tag, attrs, children) {
-  var node = document.createElement(tag);
-  if (attrs) {
-    Object.keys(attrs).forEach(function (key) {
-      var value = attrs[key];
-      if (value === null || value === undefined || value === false) return;
-      if (key === "text") node.textContent = value;
-      else if (key === "class") node.className = value;
-      else node.setAttribute(key, value === true ? "" : String(value));
-    });
-  }
-  (children || []).forEach(function (child) {
-    if (child === null || child === undefined) return;
-    node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-  });
-  return node;
-}
-
-function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
-
-function baseUrl() { return new URL(".", location.href).href.replace(/\/$/, ""); }
 
 async function getJson(path) {
   try {
