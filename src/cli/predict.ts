@@ -11,6 +11,7 @@ import { createLogger } from "../server/log.ts";
 import { decodeDataUrl } from "../server/files.ts";
 import { COG_VERSION } from "../server/wire.ts";
 import { describePredictor } from "../worker/mod.ts";
+import { parseEnvEntries } from "./_env.ts";
 import { CliError } from "./_errors.ts";
 import {
   extensionForDataUrl,
@@ -129,18 +130,6 @@ async function readJsonSource(source: string): Promise<string> {
   return source;
 }
 
-function parseEnv(entries: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const entry of entries) {
-    const eq = entry.indexOf("=");
-    if (eq <= 0) {
-      throw new CliError(`invalid argument "${entry}" for "-e, --env" flag: expected NAME=VALUE`);
-    }
-    env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return env;
-}
-
 /** Runs `cog predict`; resolves with the exit code. */
 export async function runPredict(
   args: string[],
@@ -159,7 +148,7 @@ export async function runPredict(
   const { config, projectDir, warnings } = await loadConfig({ cwd: Deno.cwd(), file: flags.file });
   for (const warning of warnings) console.error(warning);
   if (!config.run) throw new CliError("no predict or train reference found in cog.yaml");
-  const env = parseEnv(flags.env);
+  const env = parseEnvEntries(flags.env);
   let doc: Record<string, unknown>;
   try {
     const described = await describePredictor({

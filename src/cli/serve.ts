@@ -3,6 +3,7 @@
 
 import { parseArgs } from "node:util";
 import { startServer } from "./server.ts";
+import { parseEnvEntries } from "./_env.ts";
 import { CliError } from "./_errors.ts";
 
 /** Help text of `cog serve`. */
@@ -88,11 +89,7 @@ export function parseServeFlags(args: string[]): ServeFlags | "help" {
       `invalid argument "${v.port}" for "-p, --port" flag: must be a port number 0-65535`,
     );
   }
-  for (const entry of v.env ?? []) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(entry)) {
-      throw new CliError(`invalid argument "${entry}" for "-e, --env" flag: expected NAME=VALUE`);
-    }
-  }
+  parseEnvEntries(v.env ?? []); // refuses a bad entry now, before anything starts
   const mode = v["x-mode"] ?? "predict";
   if (mode !== "predict" && mode !== "train") {
     throw new CliError(`invalid argument "${mode}" for "--x-mode" flag: must be predict or train`);
@@ -130,11 +127,7 @@ export function parseServeFlags(args: string[]): ServeFlags | "help" {
 
 /** Runs `cog serve --no-docker`; resolves with the exit code. */
 export async function serveNoDocker(flags: ServeFlags): Promise<number> {
-  const env: Record<string, string> = {};
-  for (const entry of flags.env) {
-    const eq = entry.indexOf("=");
-    env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
+  const env = parseEnvEntries(flags.env);
   const server = await startServer({
     cwd: Deno.cwd(),
     configFile: flags.file,

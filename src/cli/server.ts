@@ -3,6 +3,7 @@
 // signal handling and graceful shutdown.
 
 import { loadConfig } from "../config/mod.ts";
+import { parseEnvEntries } from "./_env.ts";
 import { watchProject } from "./_watch.ts";
 import { createApp } from "../server/http/app.ts";
 import { createLogger, type Logger } from "../server/log.ts";
@@ -83,15 +84,6 @@ export function readSettings(env: Record<string, string | undefined>) {
   };
 }
 
-function parseEnvList(entries: string[]): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const entry of entries) {
-    const eq = entry.indexOf("=");
-    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return env;
-}
-
 /** Loads the project and starts serving. Throws ConfigError for a bad cog.yaml. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? createLogger();
@@ -115,7 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const settings = readSettings(settingsEnv);
   const configConcurrency = config.concurrency?.max ?? null;
   const tmpDir = await Deno.makeTempDir({ prefix: "cog-server-" });
-  const workerEnv = { ...parseEnvList(config.environment), ...options.env };
+  const workerEnv = { ...parseEnvEntries(config.environment, "environment"), ...options.env };
   if (settings.concurrency === null && configConcurrency !== null) {
     workerEnv.COG_MAX_CONCURRENCY = String(configConcurrency);
   }
