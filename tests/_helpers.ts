@@ -175,3 +175,79 @@ export async function readSse(response: Response): Promise<{ event: string; data
   }
   return events;
 }
+
+/** `cog serve --no-docker` running as its own process (see {@linkcode spawnCliServer}). */
+export interface CliServer {
+  url: string;
+  child: Deno.ChildProcess;
+  /** Everything the process wrote to stderr so far. */
+  output(): string;
+  /** The worker's pid, from the server's "worker started (pid N" line. */
+  workerPid(): number;
+  /** Waits for the process to exit and for its stderr to be read to the end. */
+  exit(): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Spawns `main.ts serve --no-docker -p 0 ...args` in `cwd` and resolves once it
+ * printed "Serving at" and its health is `waitFor` (default READY; null: don't wait).
+ */
+export async function spawnCliServer(
+  cwd: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  waitForStatus: string | null = "READY",
+): Promise<CliServer> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "serve", "--no-docker", "-p", "0", ...args],
+    cwd,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let url = "";
+  while (!url) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    seen += value;
+    url = /Serving at (http:\/\/\S+)/.exec(seen)?.[1] ?? "";
+  }
+  const drained = (async () => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      seen += value;
+    }
+  })();
+  if (!url) {
+    await child.status;
+    await drained;
+    throw new Error(`no "Serving at" line in ${seen}`);
+  }
+  if (waitForStatus !== null) {
+    await waitFor(
+      async () => {
+        const r = await fetch(`${url}/health-check`);
+        const status = (await r.json()).status;
+        return waitForStatus === "READY" ? status === "READY" : status !== "STARTING"; // "settled"
+      },
+      60_000,
+      `the CLI server to be ${waitForStatus}`,
+    );
+  }
+  return {
+    url,
+    child,
+    output: () => seen,
+    workerPid: () => Number(/worker started \(pid (\d+)/.exec(seen)?.[1]),
+    exit: async () => {
+      const status = await child.status;
+      await drained;
+      return status;
+    },
+  };
+}

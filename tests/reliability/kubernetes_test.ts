@@ -7,9 +7,7 @@
 //  - with --await-explicit-shutdown true, SIGTERM is ignored.
 
 import { assert, assertEquals } from "../_assert.ts";
-import { FIXTURES, startReceiver, waitFor } from "../_helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+import { FIXTURES, spawnCliServer, startReceiver, waitFor } from "../_helpers.ts";
 
 interface Served {
   child: Deno.ChildProcess;
@@ -22,31 +20,8 @@ async function serve(
   args: string[],
   env: Record<string, string>,
 ): Promise<Served> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "serve", "--no-docker", "-p", "0", ...args],
-    cwd: `${FIXTURES}${fixture}`,
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) text += decoder.decode(chunk, { stream: true });
-  })();
-  await waitFor(() => /Serving at http:\/\/\S+:\d+/.test(text), 60_000, "the server to listen");
-  const port = /Serving at http:\/\/[^:]+:(\d+)/.exec(text)![1];
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    async () => {
-      const r = await fetch(`${url}/health-check`);
-      return (await r.json()).status !== "STARTING";
-    },
-    60_000,
-    "setup",
-  );
-  return { child, url, stderr: () => text };
+  const cli = await spawnCliServer(`${FIXTURES}${fixture}`, args, env, "settled");
+  return { child: cli.child, url: cli.url, stderr: cli.output };
 }
 
 Deno.test("Kubernetes: the readiness file appears on the first READY health check", async () => {

@@ -3,7 +3,7 @@
 // subprocess logs, function predictors, OpenAPI and discovery.
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { FIXTURES, startFixture, waitFor, writeProject } from "../_helpers.ts";
+import { FIXTURES, spawnCliServer, startFixture, waitFor, writeProject } from "../_helpers.ts";
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)$/;
 
@@ -290,52 +290,22 @@ Deno.test("a Secret input is masked in the echoed input and the model still gets
 });
 
 Deno.test("the server runs from the CLI on a fixture and POST /shutdown exits 0 with the worker reaped", async () => {
-  const main = new URL("../../main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "serve", "--no-docker", "-p", "0"],
-    cwd: `${FIXTURES}echo`,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let url = "";
-  while (!url) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += value;
-    const match = /Serving at (http:\/\/\S+)/.exec(seen);
-    if (match) url = match[1];
-  }
-  assert(url, `no "Serving at" line in ${seen}`);
-  await waitFor(async () => {
-    const r = await fetch(`${url}/health-check`);
-    return (await r.json()).status === "READY";
-  }, 30_000);
-  const pid = /worker started \(pid (\d+)/.exec(seen)?.[1];
-  const r = await fetch(`${url}/predictions`, {
+  const cli = await spawnCliServer(`${FIXTURES}echo`);
+  const r = await fetch(`${cli.url}/predictions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ input: { text: "cli" } }),
   });
   assertEquals((await r.json()).output, "hello cli");
-  const shutdown = await fetch(`${url}/shutdown`, { method: "POST" });
+  const workerPid = cli.workerPid();
+  assert(workerPid > 0, "the worker pid was logged");
+  const shutdown = await fetch(`${cli.url}/shutdown`, { method: "POST" });
   assertEquals(await shutdown.json(), {});
-  const drain = (async () => {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += value;
-    }
-  })();
-  const status = await child.status;
-  await drain;
-  assertEquals(status.code, 0, seen);
-  const workerPid = pid ?? /worker started \(pid (\d+)/.exec(seen)?.[1];
-  assert(workerPid, "the worker pid was logged");
+  const status = await cli.exit();
+  assertEquals(status.code, 0, cli.output());
   let alive = true;
   try {
-    Deno.kill(Number(workerPid), "SIGCONT");
+    Deno.kill(workerPid, "SIGCONT");
   } catch {
     alive = false;
   }

@@ -3,7 +3,7 @@
 // /proc to show the file streams from disk; and 10 MiB JSON inputs and outputs.
 
 import { assert, assertEquals } from "../_assert.ts";
-import { FIXTURES, startFixture, waitFor } from "../_helpers.ts";
+import { FIXTURES, spawnCliServer, startFixture, waitFor } from "../_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -56,37 +56,15 @@ function startCountingReceiver() {
 }
 
 async function startCliServer(args: string[], cwd: string) {
-  const main = new URL("../../main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "serve", "--no-docker", "-p", "0", ...args],
-    cwd,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let url = "";
-  while (!url) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += value;
-    url = /Serving at (http:\/\/\S+)/.exec(seen)?.[1] ?? "";
-  }
-  assert(url, `no "Serving at" line in ${seen}`);
-  const drained = (async () => {
-    while (!(await reader.read()).done) { /* keep the pipe flowing */ }
-  })();
+  const cli = await spawnCliServer(cwd, args, {}, null);
   return {
-    url,
-    pid: child.pid,
+    url: cli.url,
+    pid: cli.child.pid,
     async stop() {
-      await fetch(`${url}/shutdown`, { method: "POST" }).then((r) => r.body?.cancel()).catch(
+      await fetch(`${cli.url}/shutdown`, { method: "POST" }).then((r) => r.body?.cancel()).catch(
         () => {},
       );
-      const status = await child.status;
-      await drained;
-      return status;
+      return await cli.exit();
     },
   };
 }

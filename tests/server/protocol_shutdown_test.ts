@@ -4,73 +4,24 @@
 // reaped and the process exits 0.
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { FIXTURES, startFixture, startReceiver, waitFor } from "../_helpers.ts";
+import {
+  type CliServer as Cli,
+  FIXTURES,
+  spawnCliServer,
+  startFixture,
+  startReceiver,
+  waitFor,
+} from "../_helpers.ts";
 
 const ASYNC = { prefer: "respond-async" };
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-interface Cli {
-  url: string;
-  child: Deno.ChildProcess;
-  output(): string;
-  workerPid(): number;
-  /** Waits for exit and for stderr to be read to the end. */
-  exit(): Promise<Deno.CommandStatus>;
-}
 
 /** Spawns `main.ts serve --no-docker -p 0` on a fixture and waits until READY. */
-async function spawnCli(
+function spawnCli(
   fixture: string,
   args: string[] = [],
   env: Record<string, string> = {},
 ): Promise<Cli> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "serve", "--no-docker", "-p", "0", ...args],
-    cwd: `${FIXTURES}${fixture}`,
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let url = "";
-  while (!url) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += value;
-    url = /Serving at (http:\/\/\S+)/.exec(seen)?.[1] ?? "";
-  }
-  const drained = (async () => {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      seen += value;
-    }
-  })();
-  if (!url) {
-    await child.status;
-    throw new Error(`no "Serving at" line in ${seen}`);
-  }
-  await waitFor(
-    async () => {
-      const r = await fetch(`${url}/health-check`);
-      return (await r.json()).status === "READY";
-    },
-    30_000,
-    "the CLI server to be READY",
-  );
-  return {
-    url,
-    child,
-    output: () => seen,
-    workerPid: () => Number(/worker started \(pid (\d+)/.exec(seen)?.[1]),
-    exit: async () => {
-      const status = await child.status;
-      await drained;
-      return status;
-    },
-  };
+  return spawnCliServer(`${FIXTURES}${fixture}`, args, env);
 }
 
 function isAlive(pid: number): boolean {
