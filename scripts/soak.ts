@@ -188,6 +188,7 @@ function snapshot() {
     serverRssKb: rssKb(server.pid),
     workerRssKb: kids.reduce((a, pid) => a + rssKb(pid), 0),
     serverFds: fdCount(server.pid),
+    serverSockets: fdKinds(server.pid)["socket"] ?? 0,
     workerFds: kids.reduce((a, pid) => a + fdCount(pid), 0),
     children: kids.length,
     // inside the server's own cog-server-* directory (per-prediction dirs)
@@ -419,9 +420,20 @@ if (after.tempFiles !== 0) {
 if (after.children !== before.children) {
   problems.push(`child processes: ${before.children} before, ${after.children} after`);
 }
-if (after.serverFds > before.serverFds + 8) {
+// Sockets are not a leak while they are bounded: idle keep-alive connections
+// (the clients' to us, ours to the webhook receiver) stay pooled for a while,
+// up to one per concurrent client each way. Anything else must not grow.
+const otherFds = (s: { serverFds: number; serverSockets: number }) => s.serverFds - s.serverSockets;
+if (otherFds(after) > otherFds(before) + 4) {
   problems.push(
-    `server fds grew: ${before.serverFds} -> ${after.serverFds} (now ${JSON.stringify(fdKinds(server.pid))})`,
+    `server fds grew: ${before.serverFds} -> ${after.serverFds} (now ${
+      JSON.stringify(fdKinds(server.pid))
+    })`,
+  );
+}
+if (after.serverSockets > before.serverSockets + 2 * CLIENTS + 4) {
+  problems.push(
+    `server sockets grew beyond the pools: ${before.serverSockets} -> ${after.serverSockets}`,
   );
 }
 if (after.workerFds > before.workerFds + 8) {

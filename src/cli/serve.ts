@@ -140,10 +140,9 @@ export async function serveNoDocker(flags: ServeFlags): Promise<number> {
     handleSignals: true,
     watch: flags.watch,
   });
-  const shown = server.url.replace("://127.0.0.1:", "://localhost:").replace(
-    "://[::1]:",
-    "://localhost:",
+  // The same banner as the Docker path: the address as bound, and how to stop.
+  console.error(
+    `Serving at ${server.url}\nStop with Ctrl+C or: curl -X POST ${server.url}/shutdown`,
   );
-  console.error(`Serving at ${shown}\nStop with Ctrl+C or: curl -X POST ${shown}/shutdown`);
   return await server.finished;
 }
