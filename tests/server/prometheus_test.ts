@@ -59,3 +59,23 @@ Deno.test("GET /metrics reports an in-flight prediction while it runs", async ()
     await s.close();
   }
 });
+
+Deno.test("GET /_cog/openapi.json documents the server's own endpoints from their zod schemas", async () => {
+  const s = await startFixture("echo");
+  try {
+    const { status, body } = await s.request("GET", "/_cog/openapi.json");
+    assertEquals(status, 200);
+    assertEquals(body.openapi, "3.0.2");
+    for (const path of ["/health-check", "/shutdown", "/metrics", "/predictions/{id}/cancel"]) {
+      assert(body.paths[path], `${path} is documented`);
+    }
+    const health = body.components.schemas.HealthReport;
+    assertEquals(health.properties.status.enum.includes("DEFUNCT"), true);
+    // The model's own document is unchanged.
+    const model = await s.request("GET", "/openapi.json");
+    assertEquals(model.body.info.title, "Cog");
+    assertEquals((await s.request("POST", "/predictions/nope/cancel")).status, 404);
+  } finally {
+    await s.close();
+  }
+});

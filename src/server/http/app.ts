@@ -1,8 +1,8 @@
 // The Hono app: Cog's HTTP protocol over a PredictionService. Handlers are
 // thin; every state decision is the service's. Only this folder imports Hono.
 
-import { Hono } from "hono";
 import type { Context } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { PredictionService } from "../service.ts";
 import type { Prediction, RequestMode } from "../prediction.ts";
 import { hasFileValue, jsonStream } from "../file_value.ts";
@@ -10,6 +10,7 @@ import { MetricsRegistry } from "../prometheus.ts";
 import { COG_VERSION, MESSAGES } from "../wire.ts";
 import { BodyError, DEFAULT_BODY_LIMIT, readCreateBody } from "./schemas.ts";
 import { registerUiRoutes } from "./routes/ui.ts";
+import { registerServerApi } from "./routes/server_api.ts";
 
 /** Dependencies of the HTTP app. */
 export interface AppOptions {
@@ -23,8 +24,8 @@ export interface AppOptions {
 type Kind = "prediction" | "training";
 
 /** Builds the app for a service. */
-export function createApp(service: PredictionService, options: AppOptions): Hono {
-  const app = new Hono();
+export function createApp(service: PredictionService, options: AppOptions): OpenAPIHono {
+  const app = new OpenAPIHono();
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const log = options.log ?? (() => {});
 
@@ -40,30 +41,17 @@ export function createApp(service: PredictionService, options: AppOptions): Hono
 
   registerUiRoutes(app);
   app.get("/", (c) => c.json(discovery(service)));
-  app.get("/health-check", async (c) => c.json(await service.health()));
   app.get("/openapi.json", (c) => {
     const doc = service.openApi();
     return doc ? c.json(doc) : c.json({ error: MESSAGES.schemaUnavailable }, 503);
   });
-  const metrics = new MetricsRegistry(service);
-  app.get(
-    "/metrics",
-    (c) =>
-      c.body(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
-  );
-  app.post("/shutdown", (c) => {
-    options.onShutdown();
-    return c.json({});
-  });
+  registerServerApi(app, service, new MetricsRegistry(service), options.onShutdown);
 
   for (
     const [kind, base] of [["prediction", "/predictions"], ["training", "/trainings"]] as const
   ) {
     app.post(base, (c) => create(c, kind, null));
     app.put(`${base}/:id`, (c) => create(c, kind, c.req.param("id")));
-    app.post(`${base}/:id/cancel`, (c) => {
-      return service.cancel(c.req.param("id")) ? c.json({}) : c.json({}, 404);
-    });
     for (const path of [base, `${base}/:id`, `${base}/:id/cancel`]) {
       app.all(path, (c) => c.json({ detail: "Method Not Allowed" }, 405));
     }

@@ -2,7 +2,7 @@
 // API clients keep the JSON discovery document), /docs, and their embedded
 // assets under /_cog/. Everything is same-origin under a strict CSP.
 
-import type { Hono } from "hono";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { DOCS_HTML, DOCS_JS } from "../docs/mod.ts";
 import { CLIENT_LIB_JS, PLAYGROUND_HTML, PLAYGROUND_JS, UI_CSS } from "../playground/mod.ts";
 
@@ -63,7 +63,7 @@ export function prefersHtml(accept: string | null | undefined): boolean {
 }
 
 /** Registers GET / (HTML for browsers), /docs and /_cog/* assets; call before the JSON routes. */
-export function registerUiRoutes(app: Hono): void {
+export function registerUiRoutes(app: OpenAPIHono): void {
   app.get("/", async (c, next) => {
     if (prefersHtml(c.req.header("accept"))) {
       const response = uiResponse(PLAYGROUND_HTML, "text/html; charset=utf-8");
