@@ -510,7 +510,8 @@ class Worker:
             self.sync_id = pid
             self.fd_target = pid
         _scope.set_sync_scope(self._scope(pid, message))
-        self.send({"type": "started", "id": pid})
+        # No `started` message: the server marks the prediction as processing
+        # when it sends it, and an extra write per prediction is measurable.
         terminal: Dict[str, Any]
         prepared = None
         try:
@@ -636,7 +637,6 @@ class Worker:
     async def _run_async_prediction(self, pid: str, message: Dict[str, Any]) -> None:
         log_id_var.set(pid)
         _scope.set_async_scope(self._scope(pid, message))
-        self.send({"type": "started", "id": pid})
         output_dir = message["output_dir"]
         prepared = None
         try:

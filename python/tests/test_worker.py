@@ -36,7 +36,7 @@ class LifecycleTest(WorkerTestCase):
             "concurrent_max": None, "has_healthcheck": False})
         self.assertEqual(ready["signature"]["inputs"][0]["name"], "text")
         messages = worker.run("p1", {"text": "world"})
-        self.assertEqual([m["type"] for m in messages], ["started", "output", "done"])
+        self.assertEqual([m["type"] for m in messages], ["output", "done"])
         self.assertEqual(outputs(messages, "p1"), ["hello world"])
         self.assertEqual(messages[-1]["is_stream"], False)
 
@@ -50,7 +50,7 @@ class LifecycleTest(WorkerTestCase):
         worker = self.fixture("slow")
         worker.start_ready()
         worker.predict("p1", {"seconds": 30})
-        worker.until_type("started")
+        worker.until_type("log")  # the predictor printed: it is running
         worker.proc.stdin.close()
         self.assertEqual(worker.wait(CANCEL_BOUND), 0)
 
@@ -211,7 +211,7 @@ class OutputsTest(WorkerTestCase):
         self.assertEqual(outputs(messages, "p1"), [1, "two"])
         self.assertTrue(messages[-1]["is_stream"])
         messages = worker.run("p2", {"kind": "none"})
-        self.assertEqual([m["type"] for m in messages], ["started", "done"])
+        self.assertEqual([m["type"] for m in messages], ["done"])
         messages = worker.run("p3", {"kind": "nan"})
         self.assertEqual(messages[-1]["type"], "failed")
         self.assertIn("Failed to serialize output", messages[-1]["error"])
