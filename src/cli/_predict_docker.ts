@@ -7,24 +7,21 @@ import { basename } from "node:path";
 import { loadConfig } from "../config/mod.ts";
 import { defaultImageName } from "../config/mod.ts";
 import { createDockerClient, DockerError, serveCommand } from "../docker/mod.ts";
-import { readLines, spawnChild } from "../process/mod.ts";
+import {
+  execProcess,
+  type ExecResult,
+  readLines,
+  spawnChild,
+  spawnProcess,
+} from "../process/mod.ts";
 import { CliError } from "./_errors.ts";
 import { createOutput } from "./_output.ts";
 import { projectSchema } from "./_schema.ts";
 import { buildModelImage } from "./build.ts";
-import { requestAndHandle, waitUntilReady } from "./predict.ts";
+import { type PredictFlags, requestAndHandle, waitUntilReady } from "./predict.ts";
 
-/** The flags `cog predict` parsed (see predict.ts). */
-export interface DockerPredictFlags {
-  image?: string;
-  inputs: string[];
-  json?: string;
-  output?: string;
-  env: string[];
-  file: string;
-  setupTimeout: number;
-  gpus?: string;
-}
+/** The flags `cog predict` parsed (see predict.ts) that the Docker path reads. */
+export type DockerPredictFlags = Omit<PredictFlags, "noDocker">;
 
 /** Functions shared with the no-Docker path. */
 export interface PredictHelpers {
@@ -34,16 +31,8 @@ export interface PredictHelpers {
   ): Promise<Record<string, unknown>>;
 }
 
-async function docker(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command("docker", {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+function docker(args: string[]): Promise<ExecResult> {
+  return execProcess(spawnProcess, "docker", args);
 }
 
 async function imageLabels(image: string): Promise<Record<string, string> | null> {

@@ -44,7 +44,8 @@ Flags:
   -h, --help                  Help for predict
 `;
 
-interface PredictFlags {
+/** Parsed `cog predict` / `cog run` flags. */
+export interface PredictFlags {
   image?: string;
   inputs: string[];
   json?: string;

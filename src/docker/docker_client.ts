@@ -6,7 +6,7 @@ import {
   type RunningProcess,
   type Spawn,
   spawnProcess,
-} from "./_exec.ts";
+} from "../process/mod.ts";
 import { DockerError, lastLine } from "./docker_error.ts";
 import type { BuilderKind, DockerCommand } from "./build_args.ts";
 

@@ -15,7 +15,7 @@ export {
   type RunningProcess,
   type Spawn,
   spawnProcess,
-} from "./_exec.ts";
+} from "../process/mod.ts";
 export { DockerError, type DockerErrorOptions, lastLine } from "./docker_error.ts";
 export {
   type Builder,

@@ -3,7 +3,7 @@
 // for builds without named contexts, a copy of the project source.
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Spawn, spawnProcess } from "./_exec.ts";
+import { type Spawn, spawnProcess } from "../process/mod.ts";
 import { DockerError, lastLine } from "./docker_error.ts";
 
 /** How this cog is running, which decides what goes into the image. */

@@ -2,3 +2,5 @@
 
 export { ChildProcess, readLines, spawnChild, TextTail } from "./child.ts";
 export type { ChildExit, SpawnOptions } from "./child.ts";
+export { execProcess, spawnProcess } from "./exec.ts";
+export type { ExecOptions, ExecResult, OutputMode, RunningProcess, Spawn } from "./exec.ts";

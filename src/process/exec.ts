@@ -1,6 +1,7 @@
-// The one subprocess wrapper src/docker uses: argument arrays only (never a shell string),
-// stdin null unless asked, a bounded stderr tail, SIGTERM then SIGKILL, every child reaped.
-// (A minimal stand-in for src/process; it can be merged into it later.)
+// Run-to-completion subprocesses (what src/docker needs): output captured,
+// shown live (tee) or dropped; argument arrays only (never a shell string),
+// stdin null unless asked, a bounded stderr tail, SIGTERM then SIGKILL, every
+// child reaped. Long-lived children with line streams use child.ts.
 
 /** How a child's output is handled. `tee` shows it live on our stderr and keeps the tail. */
 /** "tee-stderr": capture stdout and copy it to our stderr (stdout is reserved for results). */
