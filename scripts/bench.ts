@@ -11,6 +11,14 @@
 // bench/results.json. See docs/performance.md.
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const modelTmp = await Deno.makeTempDir({ prefix: "cog-bench-models-" });
+globalThis.addEventListener("unload", () => {
+  try {
+    Deno.removeSync(modelTmp, { recursive: true });
+  } catch {
+    // already gone
+  }
+});
 const quick = Deno.args.includes("--quick");
 const deno = Deno.execPath();
 // The real interpreter behind "python3" (a pyenv shim is a bash script that costs
@@ -131,7 +139,8 @@ async function startServer(
   const child = new Deno.Command(deno, {
     args,
     cwd: `${root}/bench/predictors/${name}`,
-    env: { COG_PYTHON: python, ...options.env },
+    // The models' own temp files (the 100 MiB outputs) go to a directory removed at the end.
+    env: { COG_PYTHON: python, TMPDIR: modelTmp, ...options.env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -43,12 +43,14 @@ export async function startFixture(
   options: FixtureOptions = {},
 ): Promise<TestServer> {
   const logs: string[] = [];
+  // Files the models write themselves (tempfile.mkdtemp() etc.) land here and go with the server.
+  const modelTmp = await Deno.makeTempDir({ prefix: "cog-test-models-" });
   const server = await startServer({
     cwd: options.dir ?? `${FIXTURES}${name}`,
     port: 0,
     host: "127.0.0.1",
     uploadUrl: options.uploadUrl,
-    env: options.env,
+    env: { TMPDIR: modelTmp, ...options.env },
     mode: options.mode,
     watch: options.watch,
     settings: options.settings ?? {},
@@ -78,6 +80,7 @@ export async function startFixture(
     request,
     close: async () => {
       await server.shutdown();
+      await Deno.remove(modelTmp, { recursive: true }).catch(() => {});
     },
   };
   if (options.waitSetup !== false) {

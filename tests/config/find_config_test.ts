@@ -1,10 +1,11 @@
+import { tempDir } from "./_temp.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { caught, caughtAsync } from "./_caught.ts";
 import { join } from "node:path";
 import { ConfigError, defaultImageName, findConfig, loadConfig } from "../../src/config/mod.ts";
 
 Deno.test("cog.yaml is found from a subdirectory and the project dir is where it matched", () => {
-  const root = Deno.makeTempDirSync();
+  const root = tempDir();
   Deno.mkdirSync(join(root, "a", "b"), { recursive: true });
   Deno.writeTextFileSync(join(root, "cog.yaml"), "");
   assertEquals(findConfig({ cwd: join(root, "a", "b") }), {
@@ -14,14 +15,14 @@ Deno.test("cog.yaml is found from a subdirectory and the project dir is where it
 });
 
 Deno.test("-f with a sub-path keeps the project dir at the directory where it matched", () => {
-  const root = Deno.makeTempDirSync();
+  const root = tempDir();
   Deno.mkdirSync(join(root, "configs"));
   Deno.writeTextFileSync(join(root, "configs", "gpu.yaml"), "");
   assertEquals(findConfig({ cwd: root, file: "configs/gpu.yaml" }).projectDir, root);
 });
 
 Deno.test("a missing cog.yaml names the file and the directory searched", () => {
-  const dir = Deno.makeTempDirSync();
+  const dir = tempDir();
   const err = caught(() => findConfig({ cwd: dir, file: "nope.yaml" }), ConfigError);
   assertEquals(
     err.message,
@@ -30,7 +31,7 @@ Deno.test("a missing cog.yaml names the file and the directory searched", () => 
 });
 
 Deno.test("loadConfig checks python_requirements against the project dir", async () => {
-  const root = Deno.makeTempDirSync();
+  const root = tempDir();
   Deno.writeTextFileSync(
     join(root, "cog.yaml"),
     'build:\n  python_version: "3.11"\n  python_requirements: requirements.txt\n',

@@ -1,3 +1,4 @@
+import { tempDir } from "./_temp.ts";
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { caught } from "./_caught.ts";
 import { ConfigError, parseConfig } from "../../src/config/mod.ts";
@@ -214,7 +215,7 @@ const BAD: [string, string, string][] = [
 
 for (const [what, yaml, message] of BAD) {
   Deno.test(`a config with ${what} is rejected with: ${message.split("\n")[0]}`, () => {
-    assertEquals(errorOf(yaml, Deno.makeTempDirSync()), message);
+    assertEquals(errorOf(yaml, tempDir()), message);
   });
 }
 

@@ -14,6 +14,24 @@ const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(REPO, "main.ts");
 const DOCKER = Deno.env.get("DOCKER") ?? "docker";
 
+const created: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const dir of created) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** A temporary directory removed when the test process ends. */
+async function tempDir(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "cog-e2e-" });
+  created.push(dir);
+  return dir;
+}
+
 async function run(cmd: string, args: string[], options: { cwd?: string } = {}) {
   try {
     const out = await new Deno.Command(cmd, {
@@ -135,7 +153,7 @@ Deno.test({
       "python:3.11-slim",
     ]);
     assertEquals(base.code, 0, base.stderr);
-    const dir = join(await Deno.makeTempDir(), "e2e-echo");
+    const dir = join(await tempDir(), "e2e-echo");
     await Deno.mkdir(dir);
     writeModel(dir, "hello");
     const port = freePort();
@@ -180,7 +198,7 @@ Deno.test({
       "python:3.11-slim",
     ]);
     assertEquals(base.code, 0, base.stderr);
-    const dir = join(await Deno.makeTempDir(), "e2e-built");
+    const dir = join(await tempDir(), "e2e-built");
     await Deno.mkdir(dir);
     writeModel(dir, "hello");
     const tag = "cog-e2e-built-test";
@@ -242,7 +260,7 @@ Deno.test({
       "python:3.11-slim",
     ]);
     assertEquals(base.code, 0, base.stderr);
-    const dir = join(await Deno.makeTempDir(), "e2e-predict");
+    const dir = join(await tempDir(), "e2e-predict");
     await Deno.mkdir(dir);
     writeModel(dir, "hey");
     const fromProject = await run(Deno.execPath(), ["run", "-A", MAIN, "run", "-i", "text=you"], {
@@ -254,7 +272,7 @@ Deno.test({
     const tag = "cog-e2e-predict-test";
     const built = await run(Deno.execPath(), ["run", "-A", MAIN, "build", "-t", tag], { cwd: dir });
     assertEquals(built.code, 0, built.stderr);
-    const elsewhere = await Deno.makeTempDir();
+    const elsewhere = await tempDir();
     const fromImage = await run(
       Deno.execPath(),
       ["run", "-A", MAIN, "run", tag, "-i", "text=img"],

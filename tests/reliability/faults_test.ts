@@ -123,7 +123,10 @@ Deno.test("disk full while writing an input file: the prediction fails clearly, 
     // the partial file and the prediction's directory are gone
     await waitFor(
       () => {
-        const dirs = [...Deno.readDirSync(mountPoint)];
+        // the server's own directory (the fixture helper also puts the models' TMPDIR here)
+        const dirs = [...Deno.readDirSync(mountPoint)].filter((d) =>
+          d.name.startsWith("cog-server-")
+        );
         return dirs.length === 1 &&
           [...Deno.readDirSync(`${mountPoint}/${dirs[0].name}`)].length === 0;
       },
