@@ -1,17 +1,12 @@
-// Base64 encoding of bytes (for data URLs), chunked so large files do not
-// build one giant intermediate string of char codes.
+// Base64 encoding of bytes (for data URLs): one encoder writing ASCII bytes
+// directly (no intermediate strings), also used chunk by chunk to stream
+// large files.
 
-const CHUNK = 0x8000;
+const ascii = new TextDecoder("latin1");
 
-/** Standard base64 of `bytes`. */
+/** Standard base64 of `bytes`, as a string. */
 export function encodeBase64(bytes: Uint8Array): string {
-  const parts: string[] = [];
-  // 3-byte aligned chunks keep the concatenation valid base64.
-  const step = CHUNK - (CHUNK % 3);
-  for (let i = 0; i < bytes.length; i += step) {
-    parts.push(btoa(String.fromCharCode(...bytes.subarray(i, i + step))));
-  }
-  return parts.join("");
+  return ascii.decode(encodeBase64Bytes(bytes));
 }
 
 const ALPHABET = new TextEncoder().encode(

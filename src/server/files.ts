@@ -164,19 +164,13 @@ export async function downloadInput(
     if (signal?.aborted) throw new InputFileError(`download of ${redact(url)} was canceled`);
     if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal);
     const limit = deadline(options.downloadTimeoutMs, signal);
-    const timeout = {
-      get aborted() {
-        return limit.timedOut;
-      },
-    };
-    const combined = limit.signal;
     try {
       let response: Response;
       try {
-        response = await fetchFollowing(doFetch, url, options, combined);
+        response = await fetchFollowing(doFetch, url, options, limit.signal);
       } catch (error) {
         if (error instanceof InputFileError) throw error;
-        lastError = timeout.aborted
+        lastError = limit.timedOut
           ? `timed out after ${options.downloadTimeoutMs / 1000} s`
           : errorText(error);
         continue;
@@ -206,7 +200,7 @@ export async function downloadInput(
       } catch (error) {
         await Deno.remove(path).catch(() => {});
         if (error instanceof InputFileError) throw error;
-        lastError = timeout.aborted
+        lastError = limit.timedOut
           ? `timed out after ${options.downloadTimeoutMs / 1000} s`
           : errorText(error);
       }
@@ -343,21 +337,15 @@ export async function uploadFile(
     if (signal?.aborted) throw new UploadError(`upload of ${basename} was canceled`);
     if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal);
     const limit = deadline(options.uploadTimeoutMs, signal);
-    const timeout = {
-      get aborted() {
-        return limit.timedOut;
-      },
-    };
-    const combined = limit.signal;
     try {
       let current = target;
-      let response = await putFile(current, path, { headers, signal: combined });
+      let response = await putFile(current, path, { headers, signal: limit.signal });
       for (let hop = 0; isRedirect(response.status) && response.headers.has("location"); hop++) {
         if (hop >= options.maxRedirects) {
           throw new Error(`more than ${options.maxRedirects} redirects`);
         }
         current = new URL(response.headers.get("location")!, current);
-        response = await putFile(current, path, { headers, signal: combined });
+        response = await putFile(current, path, { headers, signal: limit.signal });
       }
       if (response.status >= 200 && response.status < 300) {
         const location = response.headers.get("location");
@@ -371,7 +359,7 @@ export async function uploadFile(
       if (error instanceof Deno.errors.NotFound) {
         throw new UploadError(`output file ${path} does not exist`);
       }
-      lastError = timeout.aborted
+      lastError = limit.timedOut
         ? `timed out after ${options.uploadTimeoutMs / 1000} s`
         : signal?.aborted
         ? "canceled"

@@ -305,24 +305,7 @@ export class Runtime {
     return this.#state === "ready" && this.#active.size < this.#slots;
   }
 
-  /** Takes a slot and sends the prediction to the worker. */
-  dispatch(message: {
-    id: string;
-    input: Record<string, unknown>;
-    context: Record<string, string>;
-    output_dir: string;
-  }): void {
-    this.#active.add(message.id);
-    this.#worker?.send({
-      type: "predict",
-      id: message.id,
-      input: message.input as Record<string, never>,
-      context: message.context,
-      output_dir: message.output_dir,
-    });
-  }
-
-  /** Takes a slot for a prediction that is still preparing (downloads). */
+  /** Takes a slot (before inputs are downloaded and the prediction is sent). */
   reserve(id: string): void {
     this.#active.add(id);
   }

@@ -11,11 +11,11 @@ import {
   downloadInput,
   type FileOptions,
   InputFileError,
+  isFetchableUrl,
   resolveOutputFile,
 } from "./files.ts";
 import {
   Prediction,
-  type PredictionResponse,
   type RequestMode,
   WEBHOOK_EVENTS,
   type WebhookEventName,
@@ -512,7 +512,7 @@ export class PredictionService {
     let n = 0;
     const fetchOne = (name: string, url: string, set: (path: string) => void) => {
       checkInputUrl(name, url);
-      if (!/^(https?:\/\/|data:)/i.test(url)) return;
+      if (!isFetchableUrl(url)) return;
       const dir = `${entry.dir}/in/${n++}`;
       jobs.push(() =>
         downloadInput(url, dir, this.#options.files, this.#signal(entry)).then(set).catch((e) => {
@@ -739,11 +739,6 @@ export class PredictionService {
     }
     entry.runtime.cancel(id);
     return true;
-  }
-
-  /** Snapshot for a PUT on an in-flight id (202). */
-  liveState(prediction: Prediction): PredictionResponse {
-    return prediction.toResponse();
   }
 
   /**
