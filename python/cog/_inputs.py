@@ -6,7 +6,7 @@ closes opened files and deletes downloads when the prediction ends.
 """
 
 import os
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from .types import File, Path, Secret, URLPath
 
@@ -68,12 +68,28 @@ def _coerce(value: Any, tp: Dict[str, Any], prepared: PreparedInputs, top: bool)
     return value
 
 
+_PLAIN_KINDS = frozenset(("str", "int", "bool", "any"))
+_types_cache: List[Any] = [None, {}, False]  # the last signature's inputs -> (types, plain)
+
+
+def _input_types(signature_inputs: List[Dict[str, Any]]) -> Tuple[Dict[str, Any], bool]:
+    """Types by name, and whether no input needs coercion (cached for the last signature)."""
+    if _types_cache[0] is not signature_inputs:
+        types = {item["name"]: item["type"] for item in signature_inputs}
+        plain = all(tp.get("kind") in _PLAIN_KINDS for tp in types.values())
+        _types_cache[:] = [signature_inputs, types, plain]
+    return _types_cache[1], _types_cache[2]
+
+
 def prepare_inputs(
     raw: Dict[str, Any], signature_inputs: List[Dict[str, Any]]
 ) -> PreparedInputs:
     """Coerce the server's already-validated input object into Python arguments."""
-    types_by_name = {item["name"]: item["type"] for item in signature_inputs}
+    types_by_name, plain = _input_types(signature_inputs)
     prepared = PreparedInputs()
+    if plain:  # nothing to coerce (str, int, bool, Any...): the common case, kept cheap
+        prepared.kwargs = dict(raw)
+        return prepared
     try:
         for name, value in raw.items():
             tp = types_by_name.get(name)

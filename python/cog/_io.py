@@ -62,6 +62,11 @@ class Wire:
             message = dict({"v": PROTOCOL_VERSION}, **message)
         self._write(encode(message))
 
+    def send_frame(self, frame: bytes) -> None:
+        """Write one already-encoded message line (see _protocol.encode_output)."""
+        if not self._disabled:
+            self._write(frame)
+
     def hold(self) -> None:
         """Collect the frames this thread sends until ``release`` (one write for all).
 
@@ -164,6 +169,8 @@ class LogRouter:
 
     def flush_id(self, pid: Optional[str]) -> None:
         """Emit the trailing partial lines buffered for ``pid``."""
+        if not self._buffers:
+            return  # nothing buffered (this thread's own writes are always seen here)
         with self._lock:
             for source in ("stdout", "stderr"):
                 self.send(pid, source, self._buffers.pop((source, pid), ""))
@@ -258,6 +265,18 @@ class FdCapture:
         self._drain_poller.register(read_end, select.POLLIN)
         thread = threading.Thread(target=self._run, name="cog-capture-" + source, daemon=True)
         thread.start()
+
+    @property
+    def read_end(self) -> int:
+        return self._read_end
+
+    def settled(self) -> bool:
+        """Nothing pending here, and the capture thread is not mid-read.
+
+        Together with an empty pipe (checked first, by the caller) this means ``drain``
+        has nothing to forward: whatever the thread read is forwarded or pending.
+        """
+        return not self._pending and not self._lock.locked()
 
     def drain(self, timeout: float) -> None:
         """Forward (bounded wait) everything written to the fd so far, partial line included."""

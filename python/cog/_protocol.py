@@ -35,6 +35,35 @@ def encode(message: Dict[str, Any]) -> bytes:
         return (_ENCODE_ASCII(message) + "\n").encode("ascii")
 
 
+# The two messages of every prediction, built from pieces: byte for byte what
+# ``encode`` makes of the same dict (same key order), at a fraction of the cost.
+_quote = json.encoder.encode_basestring  # what _ENCODE uses for str (ensure_ascii=False)
+_OUTPUT_HEAD = '{"v":' + str(PROTOCOL_VERSION) + ',"type":"output","id":'
+_DONE_HEAD = '{"v":' + str(PROTOCOL_VERSION) + ',"type":"done","id":'
+
+
+def encode_output(pid: str, index: int, value: Any, files: List[Dict[str, Any]]) -> bytes:
+    """The ``output`` line (raises ValueError for NaN/Infinity, like ``encode``)."""
+    text = "".join((
+        _OUTPUT_HEAD, _quote(pid), ',"index":', str(index), ',"value":', _ENCODE(value),
+        ',"files":', _ENCODE(files) if files else "[]", "}\n",
+    ))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return encode({"v": PROTOCOL_VERSION, "type": "output", "id": pid, "index": index,
+                       "value": value, "files": files})
+
+
+def encode_done(pid: str, is_stream: bool) -> bytes:
+    """The ``done`` line."""
+    text = _DONE_HEAD + _quote(pid) + (',"is_stream":true}\n' if is_stream else ',"is_stream":false}\n')
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return encode({"v": PROTOCOL_VERSION, "type": "done", "id": pid, "is_stream": is_stream})
+
+
 def _fail(path: str, expected: str, value: Any) -> None:
     raise ProtocolError("{}: expected {}, got {}".format(path, expected, _describe(value)))
 
@@ -349,6 +378,25 @@ def _decode(line: Any, validators: Dict[str, Callable[[Dict[str, Any]], None]]) 
 
 def decode_from_server(line: Any) -> Dict[str, Any]:
     """Parse and validate a server -> worker line."""
+    if type(line) is bytes:
+        # The common case, a well-formed predict, checked inline (the same rules as
+        # validate + _v_predict); anything else takes the general path.
+        try:
+            message = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):
+            message = None
+        if (
+            type(message) is dict
+            and message.get("type") == "predict"
+            and type(message.get("v")) is int
+            and message["v"] == PROTOCOL_VERSION
+            and type(message.get("id")) is str
+            and type(message.get("input")) is dict
+            and type(message.get("output_dir")) is str
+            and type(message.get("context")) is dict
+            and all(type(value) is str for value in message["context"].values())
+        ):
+            return message
     return _decode(line, SERVER_TO_WORKER)
 
 

@@ -13,6 +13,7 @@ import faulthandler
 import inspect
 import os
 import queue
+import select
 import signal
 import sys
 import threading
@@ -24,9 +25,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 from . import _scope
 from . import server as _server
 from ._inputs import prepare_inputs
+from ._control import ControlPipe
 from ._io import FdCapture, LogRouter, RoutingWriter, Wire, log_id_var
 from ._output import encode_chunk
-from ._protocol import ProtocolError, decode_from_server
+from ._protocol import ProtocolError, decode_from_server, encode_done, encode_output
 from ._signature import describe_signature
 from ._version import __version__
 from .exceptions import CancelationException
@@ -51,6 +53,8 @@ CANCEL_RESIGNAL_INTERVAL = 0.2
 MAX_PENDING_CANCELS = 1000
 SYNC_CONCURRENCY_ERROR = "COG_MAX_CONCURRENCY > 1 requires an async run() or predict() method"
 _SHUTDOWN = object()
+_PLAIN_OUTPUTS = frozenset((str, int, bool, type(None)))
+_NO_FILES: List[Dict[str, Any]] = []
 
 
 def error_text(exc: BaseException) -> str:
@@ -62,7 +66,7 @@ def error_text(exc: BaseException) -> str:
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _WORKER_IO_FILES = frozenset(
     os.path.join(_PACKAGE_DIR, name)
-    for name in ("_io.py", "_protocol.py", "_output.py", "_scope.py", "_inputs.py")
+    for name in ("_io.py", "_control.py", "_protocol.py", "_output.py", "_scope.py", "_inputs.py")
 )
 
 
@@ -171,7 +175,9 @@ class Worker:
         self.queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
         self.loop: "Optional[asyncio.AbstractEventLoop]" = None
         self.tasks: Dict[str, "asyncio.Task[Any]"] = {}
+        self.started_tasks: set = set()  # tasks whose body has begun (see _cancel_async)
         self.done_event: "Optional[asyncio.Event]" = None
+        self.control: Optional[ControlPipe] = None
         self._setup_io()
 
     # ---- I/O ----------------------------------------------------------------------------
@@ -191,6 +197,9 @@ class Worker:
             FdCapture(1, "stdout", self.router, lambda: self.fd_target),
             FdCapture(2, "stderr", self.router, lambda: self.fd_target),
         ]
+        self._capture_poll = select.poll()  # main thread only
+        for capture in self.captures:
+            self._capture_poll.register(capture.read_end, select.POLLIN)
         self.stdout = RoutingWriter(self.router, "stdout", 1)
         self.stderr = RoutingWriter(self.router, "stderr", 2)
         sys.stdout = self.stdout
@@ -216,6 +225,9 @@ class Worker:
     def drain(self, pid: Optional[str]) -> None:
         """Send every pending log line of ``pid`` (Python buffers, then fd pipes)."""
         self.router.flush_id(pid)
+        # One poll for both capture pipes: after most predictions there is nothing to drain.
+        if not self._capture_poll.poll(0) and all(c.settled() for c in self.captures):
+            return
         for capture in self.captures:
             capture.drain(DRAIN_TIMEOUT)
 
@@ -223,20 +235,15 @@ class Worker:
         self.wire.flush(5.0)
         os._exit(code)
 
-    # ---- control reader thread -------------------------------------------------------------
+    # ---- control pipe ----------------------------------------------------------------------
 
     def start_reader(self) -> None:
-        threading.Thread(target=self._read_control, name="cog-control", daemon=True).start()
+        """Lend the control pipe to the reader thread (setup keeps the main thread busy)."""
+        self.control = ControlPipe(self.ctl_in, self._dispatch_lines)
+        self.control.lend()
 
-    def _read_control(self) -> None:
-        stream = os.fdopen(self.ctl_in, "rb", buffering=1 << 16)
-        while True:
-            try:
-                line = stream.readline()
-            except OSError:
-                line = b""
-            if not line:
-                os._exit(0)  # the server died: exit at once
+    def _dispatch_lines(self, lines: List[bytes], in_loop: bool = False) -> None:
+        for line in lines:
             if not line.strip():
                 continue
             try:
@@ -245,7 +252,10 @@ class Worker:
                 self.log(None, "stderr", "protocol error: {}".format(err))
                 continue
             try:
-                self._dispatch(message)
+                if in_loop:
+                    self._dispatch_in_loop(message)
+                else:
+                    self._dispatch(message)
             except Exception as err:  # noqa: BLE001 - the reader must survive
                 self.log(None, "stderr", "worker error handling {}: {}".format(
                     message.get("type"), error_text(err)))
@@ -264,6 +274,26 @@ class Worker:
             self._healthcheck(message["id"])
         elif kind == "shutdown":
             self._shutdown()
+
+    def _dispatch_in_loop(self, message: Dict[str, Any]) -> None:
+        """An async predictor's dispatch, on the event loop (which reads the pipe itself)."""
+        kind = message["type"]
+        if kind == "predict":
+            self._start_async_prediction(message)
+        elif kind == "cancel":
+            self._cancel_async(message["id"])
+        elif kind == "healthcheck":
+            self._healthcheck(message["id"])
+        elif kind == "shutdown":
+            with self.lock:
+                self.shutting_down = True
+            self._shutdown_async()
+
+    def _on_control_readable(self) -> None:
+        assert self.control is not None
+        lines = self.control.read_available()
+        if lines:
+            self._dispatch_lines(lines, in_loop=True)
 
     def _remember_cancel(self, pid: str) -> None:
         self.pending_cancels[pid] = True
@@ -465,8 +495,17 @@ class Worker:
     # ---- outputs ---------------------------------------------------------------------------
 
     def _send_output(self, pid: str, index: int, item: Any, output_dir: str) -> None:
+        if type(item) in _PLAIN_OUTPUTS:  # nothing to convert (str, int, bool, None)
+            self.wire.send_frame(encode_output(pid, index, item, _NO_FILES))
+            return
         value, files = encode_chunk(item, output_dir, prefix="output-{}-".format(index))
-        self.send({"type": "output", "id": pid, "index": index, "value": value, "files": files})
+        self.wire.send_frame(encode_output(pid, index, value, files))
+
+    def _send_terminal(self, terminal: Dict[str, Any]) -> None:
+        if terminal["type"] == "done":
+            self.wire.send_frame(encode_done(terminal["id"], terminal["is_stream"]))
+        else:
+            self.send(terminal)
 
     def _emit_result(self, pid: str, result: Any, output_dir: str) -> bool:
         if isinstance(result, types.GeneratorType):
@@ -495,11 +534,22 @@ class Worker:
     # ---- sync predictions ------------------------------------------------------------------
 
     def _run_sync(self) -> None:
+        # The main thread reads the control pipe itself while idle; the reader thread
+        # takes it over only while a prediction runs long (see _control.py).
+        control = self.control
+        assert control is not None
+        control.idle()
         while True:
-            item = self.queue.get()
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                self._dispatch_lines(control.read_lines())
+                continue
             if item is _SHUTDOWN:
                 self.exit(0)
+            control.busy()
             self._run_sync_prediction(item)
+            control.idle()
 
     def _run_sync_prediction(self, message: Dict[str, Any]) -> None:
         pid = message["id"]
@@ -553,7 +603,7 @@ class Worker:
                 self.fd_target = None
                 self.cancel_requested.discard(pid)
             _scope.set_sync_scope(None)
-            self.send(terminal)
+            self._send_terminal(terminal)
         finally:
             self.wire.release()
 
@@ -569,8 +619,11 @@ class Worker:
     def _run_async(self) -> None:
         import asyncio
 
-        assert self.loop is not None
+        assert self.loop is not None and self.control is not None
         self.done_event = asyncio.Event()
+        # From here on the loop reads the control pipe itself (no reader thread hop).
+        self.control.idle()
+        self.loop.add_reader(self.control.fd, self._on_control_readable)
         for item in self._drain_queue():
             if item is _SHUTDOWN:
                 self._shutdown_async()
@@ -607,22 +660,19 @@ class Worker:
             self.send({"type": "failed", "id": pid, "error":
                        "worker is at its concurrency limit ({})".format(self.concurrency)})
             return
-        task = self.loop.create_task(self._run_async_prediction(pid, message))
-        self.tasks[pid] = task
-        task.add_done_callback(lambda done, pid=pid: self._async_task_done(pid, done))
-
-    def _async_task_done(self, pid: str, task: "asyncio.Task[None]") -> None:
-        # A task canceled before its first step never runs its body (no try/finally),
-        # so its terminal message is sent here; otherwise the body already sent it.
-        if task.cancelled() and self.tasks.get(pid) is task:
-            self.tasks.pop(pid, None)
-            self.cancel_requested.discard(pid)
-            self.send({"type": "canceled", "id": pid})
+        self.tasks[pid] = self.loop.create_task(self._run_async_prediction(pid, message))
 
     def _cancel_async(self, pid: str) -> None:
         task = self.tasks.get(pid)
         if task is None:
             self._remember_cancel(pid)
+            return
+        if pid not in self.started_tasks:
+            # Canceled before its first step: the body (which sends the terminal message)
+            # will never run, so the message is sent here.
+            self.tasks.pop(pid, None)
+            task.cancel()
+            self.send({"type": "canceled", "id": pid})
             return
         self.cancel_requested.add(pid)
         task.cancel()
@@ -635,6 +685,7 @@ class Worker:
             self.done_event.set()
 
     async def _run_async_prediction(self, pid: str, message: Dict[str, Any]) -> None:
+        self.started_tasks.add(pid)
         log_id_var.set(pid)
         _scope.set_async_scope(self._scope(pid, message))
         output_dir = message["output_dir"]
@@ -642,7 +693,7 @@ class Worker:
         try:
             prepared = prepare_inputs(message["input"], self.predictor.signature["inputs"])
             result = self.predictor.fn(**prepared.kwargs)
-            if inspect.isawaitable(result):
+            if type(result) is types.CoroutineType or inspect.isawaitable(result):
                 result = await result
             if not isinstance(result, (types.AsyncGeneratorType, types.GeneratorType)):
                 # no await from here to the terminal message: one write for all of it
@@ -668,8 +719,9 @@ class Worker:
         try:
             self.router.flush_id(pid)
             self.cancel_requested.discard(pid)
+            self.started_tasks.discard(pid)
             self.tasks.pop(pid, None)
-            self.send(terminal)
+            self._send_terminal(terminal)
         finally:
             self.wire.release()
 

@@ -108,36 +108,119 @@ export function spawnChild(cmd: string, args: string[], options: SpawnOptions = 
   return new ChildProcess(command.spawn(), [cmd, ...args].join(" "));
 }
 
+/** Splits UTF-8 chunks into lines (without the trailing "\n"); lines of any length. */
+class LineSplitter {
+  #decoder = new TextDecoder();
+  #pending: string[] = [];
+
+  /** The complete lines `bytes` ends, in order, passed to `onLine`; false from it stops. */
+  push(bytes: Uint8Array, onLine: (line: string) => boolean | void): boolean {
+    const text = this.#decoder.decode(bytes, { stream: true });
+    let start = 0;
+    let nl = text.indexOf("\n", start);
+    while (nl !== -1) {
+      this.#pending.push(text.slice(start, nl));
+      const line = this.#pending.length === 1 ? this.#pending[0] : this.#pending.join("");
+      this.#pending = [];
+      if (onLine(line) === false) return false;
+      start = nl + 1;
+      nl = text.indexOf("\n", start);
+    }
+    if (start < text.length) this.#pending.push(text.slice(start));
+    return true;
+  }
+
+  /** The final line without "\n", if any. */
+  end(): string | null {
+    const rest = this.#decoder.decode();
+    if (rest) this.#pending.push(rest);
+    return this.#pending.length > 0 ? this.#pending.join("") : null;
+  }
+}
+
+const READ_SIZE = 1 << 16;
+
+/**
+ * Reads a byte stream chunk by chunk into one reused buffer when the stream allows
+ * it (a child's stdout does): its default reader allocates a fresh 64 KiB buffer per
+ * read, which at thousands of small reads a second kept the GC busy (measured: a full
+ * mark-compact every ~100 ms under load, driven by external memory alone).
+ */
+class ChunkReader {
+  #byob: ReadableStreamBYOBReader | null = null;
+  #plain: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  #buffer: ArrayBuffer = new ArrayBuffer(0);
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    try {
+      this.#byob = stream.getReader({ mode: "byob" });
+      this.#buffer = new ArrayBuffer(READ_SIZE);
+    } catch {
+      this.#plain = stream.getReader(); // not a byte stream
+    }
+  }
+
+  /** The next chunk (valid until the next call), or null at the end. */
+  async read(): Promise<Uint8Array | null> {
+    if (this.#plain) {
+      const { value, done } = await this.#plain.read();
+      return done ? null : value;
+    }
+    const { value, done } = await this.#byob!.read(new Uint8Array(this.#buffer, 0, READ_SIZE));
+    if (value) this.#buffer = value.buffer as ArrayBuffer;
+    return done ? null : value!;
+  }
+
+  releaseLock(): void {
+    (this.#byob ?? this.#plain)!.releaseLock();
+  }
+}
+
 /**
  * Splits a byte stream into lines (without the trailing "\n"). Lines of any
  * length are supported; a final line without "\n" is yielded too.
  */
 export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  const reader = stream.getReader();
-  let pending: string[] = [];
+  const splitter = new LineSplitter();
+  const reader = new ChunkReader(stream);
+  const lines: string[] = [];
   try {
     while (true) {
-      const { value: bytes, done } = await reader.read();
-      if (done) break;
-      const text = decoder.decode(bytes, { stream: true });
-      let start = 0;
-      let nl = text.indexOf("\n", start);
-      while (nl !== -1) {
-        pending.push(text.slice(start, nl));
-        yield pending.length === 1 ? pending[0] : pending.join("");
-        pending = [];
-        start = nl + 1;
-        nl = text.indexOf("\n", start);
-      }
-      if (start < text.length) pending.push(text.slice(start));
+      const bytes = await reader.read();
+      if (bytes === null) break;
+      splitter.push(bytes, (line) => void lines.push(line));
+      for (const line of lines) yield line;
+      lines.length = 0;
     }
   } finally {
     reader.releaseLock();
   }
-  const rest = decoder.decode();
-  if (rest) pending.push(rest);
-  if (pending.length > 0) yield pending.join("");
+  const rest = splitter.end();
+  if (rest !== null) yield rest;
+}
+
+/**
+ * Calls `onLine` for every line of a byte stream, synchronously for all the lines
+ * of one chunk (no promise per line, unlike `readLines`). Returning false from
+ * `onLine` stops reading. Resolves at the end of the stream.
+ */
+export async function forEachLine(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => boolean | void,
+): Promise<void> {
+  const splitter = new LineSplitter();
+  const reader = new ChunkReader(stream);
+  try {
+    while (true) {
+      const bytes = await reader.read();
+      if (bytes === null) break;
+      if (!splitter.push(bytes, onLine)) return;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const rest = splitter.end();
+  if (rest !== null) onLine(rest);
 }
 
 /** Keeps the last `maxBytes` of text written to it (for error messages). */

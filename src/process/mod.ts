@@ -1,6 +1,6 @@
 // Subprocesses: the one Deno.Command wrapper used by docker/ and worker/.
 
-export { ChildProcess, readLines, spawnChild, TextTail } from "./child.ts";
+export { ChildProcess, forEachLine, readLines, spawnChild, TextTail } from "./child.ts";
 export type { ChildExit, SpawnOptions } from "./child.ts";
 export { execProcess, spawnProcess } from "./exec.ts";
 export type { ExecOptions, ExecResult, OutputMode, RunningProcess, Spawn } from "./exec.ts";

@@ -75,6 +75,22 @@ export interface PredictionResponse {
   webhook_events_filter?: WebhookEventName[];
 }
 
+let lastMs = NaN;
+let lastIso = "";
+
+/**
+ * `date.toISOString()`, remembering the last one: every response carries three
+ * timestamps, and under load many of them fall in the same millisecond.
+ */
+function isoOf(date: Date): string {
+  const ms = date.getTime();
+  if (ms !== lastMs) {
+    lastIso = date.toISOString(); // throws for an invalid date, as before
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** A prediction and everything it has produced so far. */
 export class Prediction {
   readonly id: string;
@@ -294,9 +310,9 @@ export class Prediction {
       logs: this.logs(),
       error: this.#error,
       metrics: this.metrics(),
-      created_at: this.createdAt.toISOString(),
-      started_at: this.#startedAt?.toISOString() ?? null,
-      completed_at: this.#completedAt?.toISOString() ?? null,
+      created_at: isoOf(this.createdAt),
+      started_at: this.#startedAt ? isoOf(this.#startedAt) : null,
+      completed_at: this.#completedAt ? isoOf(this.#completedAt) : null,
       version: null,
     };
     if (this.webhook) {

@@ -47,9 +47,9 @@ export class MetricsRegistry {
         h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 },
       );
     }
-    BUCKETS.forEach((b, i) => {
-      if (seconds <= b) h!.counts[i]++;
-    });
+    for (let i = 0; i < BUCKETS.length; i++) {
+      if (seconds <= BUCKETS[i]) h.counts[i]++;
+    }
     h.sum += seconds;
     h.count++;
   }

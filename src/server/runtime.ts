@@ -131,12 +131,29 @@ export class Runtime {
 
   /** File-typed inputs (downloaded by the server). */
   fileInputs(): ReturnType<typeof fileInputs> {
-    return this.#signature ? fileInputs(this.#signature) : [];
+    return this.#inputKinds().files;
   }
 
   /** Secret-typed inputs (masked when echoed). */
   secretInputs(): string[] {
-    return this.#signature ? secretInputs(this.#signature) : [];
+    return this.#inputKinds().secrets;
+  }
+
+  // Both lists are asked for on every prediction: computed once per signature.
+  #kinds: { of: Signature | null; files: ReturnType<typeof fileInputs>; secrets: string[] } = {
+    of: null,
+    files: [],
+    secrets: [],
+  };
+
+  #inputKinds(): { files: ReturnType<typeof fileInputs>; secrets: string[] } {
+    const signature = this.#signature;
+    if (this.#kinds.of !== signature) {
+      this.#kinds = signature
+        ? { of: signature, files: fileInputs(signature), secrets: secretInputs(signature) }
+        : { of: null, files: [], secrets: [] };
+    }
+    return this.#kinds;
   }
 
   /** Spawns the worker and runs setup. */

@@ -374,8 +374,10 @@ export class PredictionService {
     if (!runtime.hasFreeSlot() && queueFree <= 0) return { ok: false, reason: "busy" };
 
     const input = result.value as Record<string, Json>;
-    const publicInput: Record<string, Json> = { ...input };
-    for (const name of runtime.secretInputs()) {
+    const secrets = runtime.secretInputs();
+    // Without Secret inputs the echoed input is the input itself (neither is mutated).
+    const publicInput: Record<string, Json> = secrets.length > 0 ? { ...input } : input;
+    for (const name of secrets) {
       if (publicInput[name] !== undefined && publicInput[name] !== null) {
         publicInput[name] = SECRET_MASK;
       }

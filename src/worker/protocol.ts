@@ -236,8 +236,13 @@ export function decodeServerMessage(line: string): ServerMessage {
 
 /** Encodes a message to the worker as one line (with "\n"). */
 export function encodeServerMessage(message: ServerMessageBody): string {
-  return JSON.stringify({ v: PROTOCOL_VERSION, ...message }) + "\n";
+  // `{"v":1,` + the message's own fields: no spread copy of the (maybe large) input.
+  const body = JSON.stringify(message);
+  return body === "{}" ? VERSION_ONLY : VERSION_PREFIX + body.slice(1) + "\n";
 }
+
+const VERSION_PREFIX = `{"v":${PROTOCOL_VERSION},`;
+const VERSION_ONLY = `{"v":${PROTOCOL_VERSION}}\n`;
 
 /** A worker message about one prediction (a `log` with an id, output, terminal...). */
 export type PredictionMessage =

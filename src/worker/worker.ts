@@ -1,7 +1,7 @@
 // The TS side of the Python worker: spawn it, decode its messages, send it
 // requests, and report how it ended. No prediction logic lives here.
 
-import { type ChildExit, readLines, spawnChild, TextTail } from "../process/mod.ts";
+import { type ChildExit, forEachLine, readLines, spawnChild, TextTail } from "../process/mod.ts";
 import {
   decodeWorkerMessage,
   encodeServerMessage,
@@ -101,8 +101,9 @@ function spawnPythonWorker(
 
   const readStdout = (async () => {
     try {
-      for await (const line of readLines(child.stdout)) {
-        if (line.length === 0) continue;
+      // All the messages of one read are handled in one go (no promise per line).
+      await forEachLine(child.stdout, (line) => {
+        if (line.length === 0) return;
         let message: WorkerMessage;
         try {
           message = decodeWorkerMessage(line);
@@ -111,11 +112,11 @@ function spawnPythonWorker(
           // A corrupt stream cannot be trusted: stop this worker.
           fatalReason = `the worker sent an invalid message (${error.message})`;
           child.kill("SIGKILL");
-          break;
+          return false;
         }
         if (message.type === "fatal") fatalReason = message.reason;
         onEvent(message);
-      }
+      });
     } catch {
       // stdout closed abruptly: the exit status says what happened
     }

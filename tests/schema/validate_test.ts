@@ -441,3 +441,53 @@ Deno.test("secretInputs lists Secret and Optional Secret inputs only", () => {
   ]);
   deepStrictEqual(secretInputs(sig), ["token", "api_key", "maybe"]);
 });
+
+// The validator checks simple signatures without zod; it must agree with zod on every input.
+Deno.test("the fast input validator agrees with the zod-only one (property)", async () => {
+  const fc = (await import("fast-check")).default;
+  const simpleType = fc.constantFrom(STR, INT, FLOAT, BOOL, PATH, FILE, SECRET);
+  const param = fc.record({
+    type: fc.oneof(simpleType, simpleType.map(optional)),
+    withDefault: fc.boolean(),
+    defaultNull: fc.boolean(),
+  });
+  const value = fc.oneof(
+    fc.string(),
+    fc.integer(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.dictionary(fc.string(), fc.integer(), { maxKeys: 2 }),
+  );
+  const names = ["a", "b", "c", "constructor"];
+  let fastChecked = 0;
+  fc.assert(
+    fc.property(
+      fc.array(param, { minLength: 1, maxLength: 4 }),
+      fc.array(fc.tuple(fc.constantFrom(...names, "extra"), value), { maxLength: 6 }),
+      (params, entries) => {
+        const sig = signature(params.map((p, i) =>
+          input(
+            names[i],
+            p.type,
+            p.withDefault ? { default: p.defaultNull ? null : defaultFor(p.type) } : {},
+          )
+        ));
+        const body = Object.fromEntries(entries);
+        const fast = createInputValidator(sig)(body);
+        const slow = createInputValidator(sig, { fast: false })(body);
+        deepStrictEqual(fast, slow);
+        if (fast.ok) fastChecked++;
+      },
+    ),
+    { numRuns: 3000 },
+  );
+  // The generator must reach the accepting path too, or the property says little.
+  strictEqual(fastChecked > 100, true, `only ${fastChecked} accepted inputs`);
+});
+
+function defaultFor(type: typeof STR): number | boolean | string {
+  const kind = type.kind === "optional" ? type.inner.kind : type.kind;
+  return kind === "int" || kind === "float" ? 1 : kind === "bool" ? true : "x";
+}

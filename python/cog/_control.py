@@ -1,0 +1,139 @@
+"""The control pipe (server -> worker), read by one owner at a time.
+
+A sync predictor's main thread reads the pipe itself while it is idle, so a
+``predict`` line goes from the pipe to the predictor with no thread hand-off
+(that hand-off was the largest piece of the worker's latency). While setup or a
+prediction keeps the main thread busy, the reader thread reads the pipe, so
+``cancel``, ``healthcheck`` and ``shutdown`` are seen without waiting for it. An
+async predictor's event loop reads the pipe with ``loop.add_reader`` instead.
+
+A prediction does not hand the pipe over when it starts: ``busy()`` only sets a
+flag, and the reader thread, which looks every ``CHECK_INTERVAL``, takes the pipe
+once it has seen the same prediction running twice (so from 20-40 ms on). A short
+prediction thus costs no system call and no thread wake-up at all; a message sent
+during its first few milliseconds is read when it ends (or by the reader).
+``lend()`` hands the pipe over at once (setup). ``idle()`` takes it back without
+waiting: ownership is a flag under a lock, the reader reads only while it holds
+the lock and owns the pipe, a wake-up pipe gets it out of ``poll``, and the fd is
+non-blocking, so a reader woken for data the owner has read already never blocks.
+Only the current owner touches the line buffer.
+"""
+
+import os
+import select
+import threading
+from typing import Callable, List
+
+CHUNK = 1 << 16
+CHECK_INTERVAL_MS = 20
+
+
+class ControlPipe:
+    """Line reader over the control fd with an owner hand-off."""
+
+    def __init__(self, fd: int, on_lines: Callable[[List[bytes]], None]) -> None:
+        self.fd = fd
+        os.set_blocking(fd, False)
+        self._on_lines = on_lines  # the reader thread's dispatch
+        self._parts: List[bytes] = []  # the partial line read so far
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._lock = threading.Lock()
+        self._reader_owns = False
+        self._busy = False
+        self._busy_seq = 0
+        self._poller = select.poll()  # the owner's (poll objects are not shared by threads)
+        self._poller.register(fd, select.POLLIN)
+        thread = threading.Thread(target=self._run, name="cog-control", daemon=True)
+        thread.start()
+
+    # ---- owner side ----------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> List[bytes]:
+        """Add bytes read from the pipe; returns the complete lines (maybe none).
+
+        Empty data means the server closed the pipe: the worker exits at once.
+        """
+        if not data:
+            os._exit(0)  # the server died
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self._parts.append(data)
+            return []
+        if self._parts:
+            self._parts.append(data[:cut])
+            whole = b"".join(self._parts)
+        else:
+            whole = data[:cut]
+        self._parts = [data[cut + 1 :]] if cut + 1 < len(data) else []
+        return whole.split(b"\n")
+
+    def read_available(self) -> List[bytes]:
+        """Read what the pipe holds now (non-blocking); the complete lines, maybe none."""
+        try:
+            data = os.read(self.fd, CHUNK)
+        except BlockingIOError:
+            return []
+        except OSError:
+            data = b""
+        return self.feed(data)
+
+    def read_lines(self) -> List[bytes]:
+        """Block until at least one complete line is read (the caller owns the pipe)."""
+        while True:
+            self._poller.poll()
+            lines = self.read_available()
+            if lines:
+                return lines
+
+    def lend(self) -> None:
+        """Give the pipe to the reader thread now (the caller stops reading it)."""
+        with self._lock:
+            self._reader_owns = True
+        os.write(self._wake_w, b"\0")
+
+    def busy(self) -> None:
+        """The main thread starts a prediction: the reader takes the pipe if it runs long."""
+        self._busy_seq += 1
+        self._busy = True
+
+    def idle(self) -> None:
+        """The main thread is back: it owns the pipe again (takes it back if lent)."""
+        with self._lock:
+            self._busy = False
+            if not self._reader_owns:
+                return
+            self._reader_owns = False
+        os.write(self._wake_w, b"\0")  # out of poll; it reads no more
+
+    # ---- reader thread -------------------------------------------------------------------
+
+    def _drain_wake(self) -> None:
+        try:
+            os.read(self._wake_r, 64)
+        except BlockingIOError:
+            pass
+
+    def _run(self) -> None:
+        waiting = select.poll()  # not the owner: wake-ups only, and a look every interval
+        waiting.register(self._wake_r, select.POLLIN)
+        owning = select.poll()  # the owner: the control pipe too
+        owning.register(self.fd, select.POLLIN)
+        owning.register(self._wake_r, select.POLLIN)
+        seen = -1  # the busy period seen at the last look
+        while True:
+            if not self._reader_owns:
+                waiting.poll(CHECK_INTERVAL_MS)
+                self._drain_wake()
+                with self._lock:
+                    if self._busy and self._busy_seq == seen:
+                        self._reader_owns = True  # the same prediction for a whole interval
+                    seen = self._busy_seq if self._busy else -1
+                continue
+            owning.poll()
+            self._drain_wake()
+            with self._lock:
+                if self._reader_owns:
+                    lines = self.read_available()
+                    if lines:
+                        self._on_lines(lines)
