@@ -22,7 +22,7 @@ Only the current owner touches the line buffer.
 import os
 import select
 import threading
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 CHUNK = 1 << 16
 CHECK_INTERVAL_MS = 20
@@ -78,10 +78,14 @@ class ControlPipe:
             data = b""
         return self.feed(data)
 
-    def read_lines(self) -> List[bytes]:
-        """Block until at least one complete line is read (the caller owns the pipe)."""
+    def read_lines(self, timeout_ms: Optional[int] = None) -> List[bytes]:
+        """Block until at least one complete line is read (the caller owns the pipe).
+
+        With a timeout (tests), returns [] once it passes without a complete line.
+        """
         while True:
-            self._poller.poll()
+            if not self._poller.poll(timeout_ms) and timeout_ms is not None:
+                return []
             lines = self.read_available()
             if lines:
                 return lines

@@ -1,5 +1,6 @@
 """End-to-end: spawn ``python -m cog._worker`` on small predictors and speak the protocol."""
 
+import json
 import os
 import time
 import unittest
@@ -350,6 +351,88 @@ class CancelTest(WorkerTestCase):
         messages = worker.until(lambda m: m["type"] in TERMINAL, CANCEL_BOUND)
         self.assertEqual(messages[-1]["type"], "canceled")
         self.assertEqual(worker.wait(CANCEL_BOUND), 0)
+
+
+def _lines(*messages):
+    """Several protocol lines in one write."""
+    return b"".join(json.dumps(m, separators=(",", ":")).encode() + b"\n" for m in messages)
+
+
+class ControlPipeTest(WorkerTestCase):
+    """The pipe moves between the main thread and the reader (cog/_control.py)."""
+
+    def test_cancel_right_behind_predict_in_the_same_write(self):
+        worker = self.fixture("slow")
+        worker.start_ready()
+        out = os.path.join(worker.dir, "out", "p1")
+        os.makedirs(out, exist_ok=True)
+        predict = {"v": 1, "type": "predict", "id": "p1", "input": {"seconds": 30},
+                   "context": {}, "output_dir": out}
+        worker.send_raw(_lines(predict, {"v": 1, "type": "cancel", "id": "p1"}))
+        messages = worker.until(lambda m: m["type"] in TERMINAL, CANCEL_BOUND)
+        self.assertEqual(messages[-1]["type"], "canceled")
+
+    def test_cancel_sent_before_the_reader_takes_the_pipe(self):
+        # Sent at once (no wait for the prediction's first log): the main thread is
+        # busy and the reader thread has not taken the pipe over yet.
+        worker = self.fixture("slow")
+        worker.start_ready()
+        for pid in ("p1", "p2", "p3"):
+            worker.predict(pid, {"seconds": 30})
+            worker.send({"type": "cancel", "id": pid})
+            messages = worker.until(
+                lambda m, pid=pid: m["type"] in TERMINAL and m["id"] == pid, CANCEL_BOUND)
+            self.assertEqual(messages[-1]["type"], "canceled")
+        self.assertEqual(outputs(worker.run("p4", {"seconds": 0}), "p4"), ["woke up"])
+
+    def test_healthcheck_is_answered_while_a_sync_prediction_runs(self):
+        worker = self.fixture("slow")
+        worker.start_ready()
+        worker.predict("p1", {"seconds": 30})
+        worker.until(lambda m: m["type"] == "log")
+        started = time.monotonic()
+        worker.send({"type": "healthcheck", "id": "h1"})
+        result = worker.until_type("healthcheck_result", CANCEL_BOUND)[-1]
+        self.assertEqual(result["status"], "healthy")
+        self.assertLess(time.monotonic() - started, CANCEL_BOUND)
+        worker.send({"type": "cancel", "id": "p1"})
+        messages = worker.until(lambda m: m["type"] in TERMINAL, CANCEL_BOUND)
+        self.assertEqual(messages[-1]["type"], "canceled")
+
+    def test_many_short_predictions_with_interleaved_messages_lose_nothing(self):
+        worker = self.fixture("echo")
+        worker.start_ready()
+        for i in range(200):
+            worker.predict("p{}".format(i), {"text": str(i)})
+            if i % 7 == 0:
+                worker.send({"type": "healthcheck", "id": "h{}".format(i)})
+        terminals = {}
+        healthchecks = set()
+        while len(terminals) < 200 or len(healthchecks) < 29:
+            message = worker.recv(CANCEL_BOUND)
+            if message["type"] in TERMINAL:
+                terminals[message["id"]] = message["type"]
+            elif message["type"] == "healthcheck_result":
+                healthchecks.add(message["id"])
+        self.assertEqual(set(terminals.values()), {"done"})
+        self.assertEqual(outputs(worker.seen, "p199"), ["hello 199"])
+
+    def test_async_cancel_before_the_first_step(self):
+        worker = self.fixture("async_echo", concurrency=4)
+        worker.start_ready()
+        out = os.path.join(worker.dir, "out", "a1")
+        os.makedirs(out, exist_ok=True)
+        predict = {"v": 1, "type": "predict", "id": "a1", "input": {"text": "x"},
+                   "context": {}, "output_dir": out}
+        worker.send_raw(_lines(predict, {"v": 1, "type": "cancel", "id": "a1"}))
+        messages = worker.until(lambda m: m["type"] in TERMINAL, CANCEL_BOUND)
+        self.assertEqual(messages[-1], {"v": 1, "type": "canceled", "id": "a1"})
+        # the slot was freed: four more run at once
+        for i in range(4):
+            worker.predict("b{}".format(i), {"text": str(i)})
+        ends = [worker.until(lambda m: m["type"] in TERMINAL, CANCEL_BOUND)[-1]
+                for _ in range(4)]
+        self.assertEqual(sorted(m["type"] for m in ends), ["done"] * 4)
 
 
 class AsyncTest(WorkerTestCase):
