@@ -543,13 +543,31 @@ class Worker:
             try:
                 item = self.queue.get_nowait()
             except queue.Empty:
-                self._dispatch_lines(control.read_lines())
-                continue
+                lines = control.read_lines()
+                if len(lines) == 1:
+                    # The common case, one predict line, runs without the queue.
+                    item = self._single_predict(lines[0])
+                    if item is None:
+                        continue
+                else:
+                    self._dispatch_lines(lines)
+                    continue
             if item is _SHUTDOWN:
                 self.exit(0)
             control.busy()
             self._run_sync_prediction(item)
             control.idle()
+
+    def _single_predict(self, line: bytes) -> Optional[Dict[str, Any]]:
+        """A line the main thread read: a predict to run now, else dispatched (None)."""
+        try:
+            message = decode_from_server(line)
+        except ProtocolError:
+            message = None
+        if message is not None and message["type"] == "predict" and not self.shutting_down:
+            return message
+        self._dispatch_lines([line])  # anything else, errors included, as usual
+        return None
 
     def _run_sync_prediction(self, message: Dict[str, Any]) -> None:
         pid = message["id"]
