@@ -1,7 +1,7 @@
 // deno-lint-ignore-file no-explicit-any
 // `deno task bench [--quick]`: measures the server against the floor in one run.
 //
-// Loopback only, no network, bounded in time (about 90 s; --quick about 25 s).
+// Loopback only, no network, bounded in time (about 80 s; --quick about 40 s).
 // The server runs as `deno run -A main.ts serve --no-docker -p 0` in
 // bench/predictors/<name>/; the load comes from scripts/_loadgen.ts in a separate
 // process; the floor is scripts/_floor.ts (a bare Deno.serve, optionally with a
@@ -34,12 +34,13 @@ function resolvePython(name: string): string {
 const pythonPath = `${root}/python`;
 
 const WARMUP_MS = quick ? 300 : 1000;
-const DURATION_MS = quick ? 1500 : 5000;
+const DURATION_MS = quick ? 1500 : 3000;
 const STREAM_TOKENS = 2000;
 const STREAM_INTERVAL_MS = quick ? 0.25 : 1;
 const BIG_MIB = quick ? 16 : 100;
 const STARTUP_RUNS = quick ? 2 : 5;
-const PIPE_ROUND_TRIPS = quick ? 2000 : 10000;
+const PIPE_ROUND_TRIPS = quick ? 2000 : 5000;
+const ROUNDS = quick ? 1 : 3;
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -439,26 +440,71 @@ const results: Record<string, any> = {
   machine: await machine(),
 };
 
-log(`floor: pipe round trip to ${python}`);
-const pipe = await pipeRoundTrip();
-log(`floor: bare Deno.serve`);
-let floorHttp1: any, floorHttp8: any, floorPiped8: any, floorPiped1: any;
-{
-  const floor = await startFloor(false);
-  try {
-    floorHttp1 = await loadgen(httpConfig(floor.url, 1, { method: "POST", body: predictBody }));
-    floorHttp8 = await loadgen(httpConfig(floor.url, 8, { method: "POST", body: predictBody }));
-  } finally {
-    await floor.stop();
+// Figures 1 and 2 and their floors are measured in interleaved rounds against servers
+// that all stay up (an idle one costs nothing): floor, server, floor, server... On a
+// shared machine whose speed drifts by tens of percent over a minute, measuring all the
+// floors first and the servers a minute later skewed the ratios; each figure is the
+// median over the rounds (per-round values are in results.json).
+log("starting the floor servers and the sync and async echo servers");
+const floorBare = await startFloor(false);
+const floorPiped = await startFloor(true);
+const syncServer = await startServer("echo");
+const asyncServer = await startServer("echo_async", { env: { COG_MAX_CONCURRENCY: "8" } });
+let idle: { server_rss_mib: number; worker_rss_mib: number };
+const rounds: Record<string, any>[] = [];
+try {
+  await sleep(300);
+  const s = procStatus(syncServer.pid);
+  const w = syncServer.workerPid ? procStatus(syncServer.workerPid) : null;
+  idle = { server_rss_mib: s?.rss ?? NaN, worker_rss_mib: w?.rss ?? NaN };
+  const post = { method: "POST", body: predictBody };
+  for (let r = 1; r <= ROUNDS; r++) {
+    log(`round ${r}/${ROUNDS}: pipe round trip, then floor / server at 1 and 8 connections`);
+    const round: Record<string, any> = { pipe: await pipeRoundTrip() };
+    round.floorHttp1 = await loadgen(httpConfig(floorBare.url, 1, post));
+    round.sync = await loadgen(postConfig(syncServer.url, 1));
+    round.floorPiped1 = await loadgen(httpConfig(floorPiped.url, 1, post));
+    round.floorHttp8 = await loadgen(httpConfig(floorBare.url, 8, post));
+    round.floorPiped8 = await loadgen(httpConfig(floorPiped.url, 8, post));
+    round.async8 = await loadgen(postConfig(asyncServer.url, 8));
+    rounds.push(round);
   }
-  const piped = await startFloor(true);
-  try {
-    floorPiped1 = await loadgen(httpConfig(piped.url, 1, { method: "POST", body: predictBody }));
-    floorPiped8 = await loadgen(httpConfig(piped.url, 8, { method: "POST", body: predictBody }));
-  } finally {
-    await piped.stop();
-  }
+} finally {
+  await Promise.all([floorBare.stop(), floorPiped.stop(), syncServer.stop(), asyncServer.stop()]);
 }
+
+/** One load-generator result from several rounds: medians of the figures, sums of counts. */
+function combine(results: any[]): any {
+  const statuses: Record<string, number> = {};
+  for (const r of results) {
+    for (const [code, n] of Object.entries(r.statuses as Record<string, number>)) {
+      statuses[code] = (statuses[code] ?? 0) + n;
+    }
+  }
+  const latency: Record<string, number> = {};
+  for (const key of Object.keys(results[0].latency_ms)) {
+    latency[key] = median(results.map((r) => r.latency_ms[key]));
+  }
+  return {
+    latency_ms: latency,
+    rps: median(results.map((r) => r.rps)),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    statuses,
+    rounds: results.length,
+  };
+}
+
+const pick = (key: string) => rounds.map((r) => r[key]);
+const pipe = {
+  p50: median(pick("pipe").map((p) => p.p50)),
+  p99: median(pick("pipe").map((p) => p.p99)),
+};
+const floorHttp1 = combine(pick("floorHttp1"));
+const floorHttp8 = combine(pick("floorHttp8"));
+const floorPiped1 = combine(pick("floorPiped1"));
+const floorPiped8 = combine(pick("floorPiped8"));
+const sync = combine(pick("sync"));
+const async8 = combine(pick("async8"));
 results.floor = {
   pipe_round_trip_ms: pipe,
   http_1conn: floorHttp1,
@@ -466,32 +512,15 @@ results.floor = {
   http_plus_pipe_1conn: floorPiped1,
   http_plus_pipe_8conn: floorPiped8,
 };
-
-log("server: sync echo, 1 connection");
-let sync: any, idle: any;
-{
-  const server = await startServer("echo");
-  try {
-    await sleep(300);
-    const s = procStatus(server.pid);
-    const w = server.workerPid ? procStatus(server.workerPid) : null;
-    idle = { server_rss_mib: s?.rss ?? NaN, worker_rss_mib: w?.rss ?? NaN };
-    sync = await loadgen(postConfig(server.url, 1));
-  } finally {
-    await server.stop();
-  }
-}
-
-log("server: async echo, 8 slots, 8 connections");
-let async8: any;
-{
-  const server = await startServer("echo_async", { env: { COG_MAX_CONCURRENCY: "8" } });
-  try {
-    async8 = await loadgen(postConfig(server.url, 8));
-  } finally {
-    await server.stop();
-  }
-}
+results.rounds = rounds.map((r) => ({
+  pipe_p50_ms: r.pipe.p50,
+  floor_http_1conn_p50_ms: r.floorHttp1.latency_ms.p50,
+  sync_p50_ms: r.sync.latency_ms.p50,
+  sync_ratio: r.sync.latency_ms.p50 / (r.floorHttp1.latency_ms.p50 + r.pipe.p50),
+  floor_piped_8conn_rps: r.floorPiped8.rps,
+  async8_rps: r.async8.rps,
+  async8_ratio: r.async8.rps / r.floorPiped8.rps,
+}));
 
 log(`server: streaming ${STREAM_TOKENS} tokens`);
 let stream: any;

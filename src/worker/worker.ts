@@ -12,6 +12,8 @@ import {
 import { resolvePythonDir } from "./python_dir.ts";
 
 const encoder = new TextEncoder();
+/** Reused write buffer size (a UTF-16 unit is at most 3 UTF-8 bytes). */
+const SCRATCH_BYTES = 1 << 16;
 
 /** How to start a worker. */
 export interface WorkerSpawnOptions {
@@ -143,10 +145,15 @@ function spawnPythonWorker(
   // Lines sent while a write is queued or in flight go out together in the next write
   // (one WritableStream write, ~15 us, per batch instead of per message).
   let pending: string[] = [];
+  // Writes are chained, so the previous one is done with this buffer when the next
+  // flush runs: most batches need no new (GC-tracked, external) buffer of their own.
+  const scratch = new Uint8Array(SCRATCH_BYTES);
   function flush(): Promise<void> {
     const batch = pending.length === 1 ? pending[0] : pending.join("");
     pending = [];
-    return stdin.write(encoder.encode(batch));
+    if (batch.length * 3 > SCRATCH_BYTES) return stdin.write(encoder.encode(batch));
+    const { written } = encoder.encodeInto(batch, scratch);
+    return stdin.write(scratch.subarray(0, written));
   }
   function send(message: ServerMessageBody): void {
     if (!writable) return;
