@@ -17,15 +17,61 @@ waiting: ownership is a flag under a lock, the reader reads only while it holds
 the lock and owns the pipe, a wake-up pipe gets it out of ``poll``, and the fd is
 non-blocking, so a reader woken for data the owner has read already never blocks.
 Only the current owner touches the line buffer.
+
+Between sync predictions the main thread first polls the pipe for a short window
+(``read_next``) while requests have been arriving back to back: waking a sleeping
+process costs tens of microseconds on a virtual machine, and the code right after a
+wake-up runs several times slower than warm. The window is spent only after a
+prediction, never while idle; two windows in a row that end without a request
+turn polling off until a request again arrives within one window of the previous
+prediction's end. ``COG_WORKER_SPIN_US`` sets it (0: off); it is off with fewer than 2 CPUs.
 """
 
 import os
 import select
 import threading
-from typing import Callable, List, Optional
+import time
+from typing import Callable, Dict, List, Optional
 
 CHUNK = 1 << 16
 CHECK_INTERVAL_MS = 20
+DEFAULT_SPIN_US = 400.0
+SPIN_MISSES = 2  # windows in a row without a request before polling stops
+
+
+def usable_cpus() -> float:
+    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota."""
+    try:
+        count: float = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    quotas = (("/sys/fs/cgroup/cpu.max", None),  # cgroup v2: "<quota|max> <period>"
+              ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"))
+    for quota_file, period_file in quotas:
+        try:
+            with open(quota_file) as handle:
+                fields = handle.read().split()
+            if period_file is not None:
+                with open(period_file) as handle:
+                    fields.append(handle.read().strip())
+            quota, period = fields[0], fields[1]
+            if quota not in ("max", "-1") and int(period) > 0:
+                count = min(count, int(quota) / int(period))
+        except (OSError, ValueError, IndexError):
+            continue
+    return count
+
+
+def spin_window(environ: "Optional[Dict[str, str]]" = None) -> float:
+    """The polling window in seconds (0: off), from COG_WORKER_SPIN_US and the CPUs."""
+    raw = (os.environ if environ is None else environ).get("COG_WORKER_SPIN_US")
+    try:
+        micros = DEFAULT_SPIN_US if raw is None or raw.strip() == "" else float(raw)
+    except ValueError:
+        micros = DEFAULT_SPIN_US
+    if not micros > 0 or usable_cpus() < 2:
+        return 0.0
+    return min(micros, 100_000.0) / 1e6
 
 
 class ControlPipe:
@@ -42,6 +88,9 @@ class ControlPipe:
         self._reader_owns = False
         self._busy = False
         self._busy_seq = 0
+        self._spin = spin_window()
+        self._spin_misses = 0
+        self._idle_since = 0.0
         self._poller = select.poll()  # the owner's (poll objects are not shared by threads)
         self._poller.register(fd, select.POLLIN)
         thread = threading.Thread(target=self._run, name="cog-control", daemon=True)
@@ -90,6 +139,24 @@ class ControlPipe:
             if lines:
                 return lines
 
+    def read_next(self) -> List[bytes]:
+        """``read_lines`` for the sync main thread between predictions (see the module doc)."""
+        if self._spin and self._spin_misses < SPIN_MISSES:
+            now = time.perf_counter
+            end = now() + self._spin
+            while True:
+                lines = self.read_available()
+                if lines:
+                    self._spin_misses = 0
+                    return lines
+                if now() >= end:
+                    break
+            self._spin_misses += 1  # nothing came in time: sleep
+        lines = self.read_lines()
+        if self._spin and time.perf_counter() - self._idle_since < self._spin:
+            self._spin_misses = 0  # back to back again
+        return lines
+
     def lend(self) -> None:
         """Give the pipe to the reader thread now (the caller stops reading it)."""
         with self._lock:
@@ -103,6 +170,7 @@ class ControlPipe:
 
     def idle(self) -> None:
         """The main thread is back: it owns the pipe again (takes it back if lent)."""
+        self._idle_since = time.perf_counter()
         with self._lock:
             self._busy = False
             if not self._reader_owns:

@@ -543,7 +543,7 @@ class Worker:
             try:
                 item = self.queue.get_nowait()
             except queue.Empty:
-                lines = control.read_lines()
+                lines = control.read_next()
                 if len(lines) == 1:
                     # The common case, one predict line, runs without the queue.
                     item = self._single_predict(lines[0])

@@ -7,7 +7,8 @@ import threading
 import time
 import unittest
 
-from cog._control import CHECK_INTERVAL_MS, ControlPipe
+from cog import _control
+from cog._control import CHECK_INTERVAL_MS, SPIN_MISSES, ControlPipe, spin_window
 
 
 class Collector:
@@ -126,6 +127,75 @@ class ControlPipeTest(unittest.TestCase):
         numbers = [int(line.split(b":")[0]) for line in collector.lines ]
         self.assertEqual(numbers, list(range(total)))
         self.assertGreater(collector.by_reader, 0, "the reader never took the pipe")
+
+
+
+class SpinTest(unittest.TestCase):
+    """The polling window between sync predictions (read_next)."""
+
+    def make(self, micros: str):
+        if float(micros) > 0 and _control.usable_cpus() < 2:
+            self.skipTest("polling is off with fewer than 2 CPUs")
+        old = os.environ.get("COG_WORKER_SPIN_US")
+        os.environ["COG_WORKER_SPIN_US"] = micros
+        try:
+            read_end, write_end = os.pipe()
+            pipe = ControlPipe(read_end, lambda lines: None)
+        finally:
+            if old is None:
+                del os.environ["COG_WORKER_SPIN_US"]
+            else:
+                os.environ["COG_WORKER_SPIN_US"] = old
+        self.addCleanup(os.close, write_end)
+        self.addCleanup(pipe.idle)
+        pipe.idle()
+        return pipe, write_end
+
+    def test_window_from_the_environment_and_the_cpus(self):
+        cpus = _control.usable_cpus()
+        self.assertGreater(cpus, 0)
+        if cpus >= 2:
+            self.assertEqual(spin_window({}), _control.DEFAULT_SPIN_US / 1e6)
+            self.assertEqual(spin_window({"COG_WORKER_SPIN_US": "50"}), 50e-6)
+            self.assertEqual(spin_window({"COG_WORKER_SPIN_US": "junk"}),
+                             _control.DEFAULT_SPIN_US / 1e6)
+            self.assertEqual(spin_window({"COG_WORKER_SPIN_US": "1e12"}), 0.1)  # capped
+        for off in ("0", "-5", "nan"):
+            self.assertEqual(spin_window({"COG_WORKER_SPIN_US": off}), 0.0, off)
+        real = _control.usable_cpus
+        _control.usable_cpus = lambda: 1.5  # e.g. a container limited to 1.5 CPUs
+        try:
+            self.assertEqual(spin_window({"COG_WORKER_SPIN_US": "400"}), 0.0)
+        finally:
+            _control.usable_cpus = real
+
+    def test_a_line_already_there_is_a_hit(self):
+        pipe, w = self.make("400")
+        pipe._spin_misses = 1  # noqa: SLF001 - one window was missed before
+        os.write(w, b"predict\n")
+        self.assertEqual(pipe.read_next(), [b"predict"])
+        self.assertEqual(pipe._spin_misses, 0)  # noqa: SLF001
+
+    def test_polling_stops_after_missed_windows_and_resumes_when_back_to_back(self):
+        pipe, w = self.make("1")  # a 1 us window: a line written 0.2 s later misses it
+        for missed in range(1, SPIN_MISSES + 2):
+            pipe.idle()
+            threading.Timer(0.2, lambda: os.write(w, b"late\n")).start()
+            self.assertEqual(pipe.read_next(), [b"late"])
+            # after SPIN_MISSES misses polling is off, and a late line changes nothing
+            self.assertEqual(pipe._spin_misses, min(missed, SPIN_MISSES))  # noqa: SLF001
+        # A request right behind the prediction (within one window) turns it back on.
+        pipe._spin = 10.0  # noqa: SLF001 - a window the line below surely falls in
+        pipe.idle()
+        os.write(w, b"soon\n")
+        self.assertEqual(pipe.read_next(), [b"soon"])
+        self.assertEqual(pipe._spin_misses, 0)  # noqa: SLF001
+
+    def test_off_means_no_polling(self):
+        pipe, w = self.make("0")
+        self.assertEqual(pipe._spin, 0.0)  # noqa: SLF001
+        os.write(w, b"x\n")
+        self.assertEqual(pipe.read_next(), [b"x"])
 
 
 if __name__ == "__main__":
