@@ -167,6 +167,10 @@ class Worker:
         self.cancelable = False
         self.cancel_requested: set = set()
         self.pending_cancels: "collections.OrderedDict[str, bool]" = collections.OrderedDict()
+        # Ids of predictions that ended and whose id has not been sent again since: a
+        # cancel for one of them came too late and is dropped, not kept for a later
+        # prediction that reuses the id (see _remember_cancel).
+        self.finished: "collections.OrderedDict[str, bool]" = collections.OrderedDict()
         self.used_async_exc = False
         self.ready = False
         self.setup_failed = False
@@ -264,6 +268,7 @@ class Worker:
         kind = message["type"]
         if kind == "predict":
             with self.lock:
+                self.finished.pop(message["id"], None)
                 if self.loop is not None and self.ready and self.predictor.is_async:
                     self.loop.call_soon_threadsafe(self._start_async_prediction, message)
                 else:
@@ -296,9 +301,22 @@ class Worker:
             self._dispatch_lines(lines, in_loop=True)
 
     def _remember_cancel(self, pid: str) -> None:
+        """A cancel for a prediction that is not running: kept for its predict, if it comes.
+
+        The pipe is in order, so the cancel of a prediction that already ended (read
+        late: a short sync prediction is not watched for cancels) comes after its
+        predict; it is dropped. A predict that reuses an id forgets it first.
+        """
+        if pid in self.finished:
+            return
         self.pending_cancels[pid] = True
         while len(self.pending_cancels) > MAX_PENDING_CANCELS:
             self.pending_cancels.popitem(last=False)
+
+    def _mark_finished(self, pid: str) -> None:
+        self.finished[pid] = True
+        while len(self.finished) > MAX_PENDING_CANCELS:
+            self.finished.popitem(last=False)
 
     def _cancel(self, pid: str) -> None:
         with self.lock:
@@ -351,6 +369,9 @@ class Worker:
             self.shutting_down = True
             if not self.ready and not self.setup_failed:
                 self.exit(0)  # setup still running: nothing to cancel
+            if self.setup_failed:
+                self.queue.put(_SHUTDOWN)  # _idle_after_setup_failure (no loop runs)
+                return
             if self.predictor is not None and self.predictor.is_async and self.loop is not None:
                 self.loop.call_soon_threadsafe(self._shutdown_async)
                 return
@@ -539,11 +560,14 @@ class Worker:
         control = self.control
         assert control is not None
         control.idle()
+        after_prediction = False
         while True:
             try:
                 item = self.queue.get_nowait()
             except queue.Empty:
-                lines = control.read_next()
+                # Poll for the next request only right after a prediction (read_next).
+                lines = control.read_next() if after_prediction else control.read_lines()
+                after_prediction = False
                 if len(lines) == 1:
                     # The common case, one predict line, runs without the queue.
                     item = self._single_predict(lines[0])
@@ -557,6 +581,7 @@ class Worker:
             control.busy()
             self._run_sync_prediction(item)
             control.idle()
+            after_prediction = True
 
     def _single_predict(self, line: bytes) -> Optional[Dict[str, Any]]:
         """A line the main thread read: a predict to run now, else dispatched (None)."""
@@ -565,6 +590,8 @@ class Worker:
         except ProtocolError:
             message = None
         if message is not None and message["type"] == "predict" and not self.shutting_down:
+            with self.lock:
+                self.finished.pop(message["id"], None)
             return message
         self._dispatch_lines([line])  # anything else, errors included, as usual
         return None
@@ -573,6 +600,7 @@ class Worker:
         pid = message["id"]
         with self.lock:
             if self.pending_cancels.pop(pid, False) or self.shutting_down:
+                self._mark_finished(pid)
                 self.send({"type": "canceled", "id": pid})
                 return
             self.sync_id = pid
@@ -620,6 +648,7 @@ class Worker:
                 self.sync_id = None
                 self.fd_target = None
                 self.cancel_requested.discard(pid)
+                self._mark_finished(pid)
             _scope.set_sync_scope(None)
             self._send_terminal(terminal)
         finally:
@@ -668,17 +697,22 @@ class Worker:
 
     def _start_async_prediction(self, message: Dict[str, Any]) -> None:
         pid = message["id"]
+        self.finished.pop(pid, None)
         if self.pending_cancels.pop(pid, False) or self.shutting_down:
+            self._mark_finished(pid)
             self.send({"type": "canceled", "id": pid})
             return
         if pid in self.tasks:
             self.log(None, "stderr", "protocol error: prediction {} is already running".format(pid))
             return
         if len(self.tasks) >= self.concurrency:
+            self._mark_finished(pid)
             self.send({"type": "failed", "id": pid, "error":
                        "worker is at its concurrency limit ({})".format(self.concurrency)})
             return
-        self.tasks[pid] = self.loop.create_task(self._run_async_prediction(pid, message))
+        task = self.loop.create_task(self._run_async_prediction(pid, message))
+        if not task.done():  # an eager task factory (a user's setup can install one) may finish it
+            self.tasks[pid] = task
 
     def _cancel_async(self, pid: str) -> None:
         task = self.tasks.get(pid)
@@ -690,6 +724,7 @@ class Worker:
             # will never run, so the message is sent here.
             self.tasks.pop(pid, None)
             task.cancel()
+            self._mark_finished(pid)
             self.send({"type": "canceled", "id": pid})
             return
         self.cancel_requested.add(pid)
@@ -739,6 +774,7 @@ class Worker:
             self.cancel_requested.discard(pid)
             self.started_tasks.discard(pid)
             self.tasks.pop(pid, None)
+            self._mark_finished(pid)
             self._send_terminal(terminal)
         finally:
             self.wire.release()

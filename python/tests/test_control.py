@@ -121,7 +121,7 @@ class ControlPipeTest(unittest.TestCase):
                 collector.add(lines, False)
             if rng.random() < 0.3:
                 pipe.busy()
-                time.sleep(rng.choice((0, 0.001, CHECK_INTERVAL_MS * 3 / 1000)))
+                time.sleep(rng.choice((0, 0.001, CHECK_INTERVAL_MS * 5 / 1000)))
                 pipe.idle()
         thread.join()
         numbers = [int(line.split(b":")[0]) for line in collector.lines ]

@@ -417,6 +417,24 @@ class ControlPipeTest(WorkerTestCase):
         self.assertEqual(set(terminals.values()), {"done"})
         self.assertEqual(outputs(worker.seen, "p199"), ["hello 199"])
 
+    def test_a_late_cancel_of_a_short_prediction_does_not_cancel_a_reused_id(self):
+        # The cancel is read after the 10 ms prediction ended (the reader thread takes
+        # the pipe only from 20-40 ms on): it must not stay around for the id's next use.
+        worker = self.fixture("slow")
+        worker.start_ready()
+        for _ in range(3):
+            worker.predict("x", {"seconds": 0.01})
+            time.sleep(0.002)
+            worker.send({"type": "cancel", "id": "x"})
+            first = worker.until(lambda m: m["type"] in TERMINAL, CANCEL_BOUND)[-1]
+            self.assertIn(first["type"], ("done", "canceled"))
+            time.sleep(0.05)  # the late cancel has been read by now
+            again = worker.run("x", {"seconds": 0})
+            self.assertEqual(again[-1]["type"], "done", again)
+        # ...while a cancel sent before its predict still cancels it.
+        worker.send({"type": "cancel", "id": "y"})
+        self.assertEqual(worker.run("y", {"seconds": 0})[-1]["type"], "canceled")
+
     def test_async_cancel_before_the_first_step(self):
         worker = self.fixture("async_echo", concurrency=4)
         worker.start_ready()
@@ -471,6 +489,21 @@ class AsyncTest(WorkerTestCase):
         worker.send({"type": "cancel", "id": "c"})
         messages = worker.until(lambda m: m["type"] in TERMINAL, CANCEL_BOUND)
         self.assertEqual(messages[-1], {"v": 1, "type": "canceled", "id": "c"})
+
+
+class SetupFailureShutdownTest(WorkerTestCase):
+    def test_shutdown_after_a_failed_async_setup_exits(self):
+        worker = self.spawn("""
+            from cog import BasePredictor
+            class Predictor(BasePredictor):
+                async def setup(self) -> None:
+                    raise RuntimeError("no weights")
+                async def predict(self) -> str:
+                    return "x"
+            """)
+        self.assertEqual(worker.start_ready()["type"], "setup_failed")
+        worker.send({"type": "shutdown"})
+        self.assertEqual(worker.wait(CANCEL_BOUND), 0)
 
 
 class HealthcheckTest(WorkerTestCase):
