@@ -14,6 +14,12 @@ const runPython = !Deno.args.includes("--no-python");
 let passed = 0;
 let failed = 0;
 
+// Everything the tests (and the models and browsers they start) put in TMPDIR lands in
+// one private directory, removed at the end: nothing is left in /tmp, even by a test
+// that forgets to clean up or is killed half-way.
+const tmpDir = await Deno.makeTempDir({ prefix: "cog-tests-" });
+const childEnv = { TMPDIR: tmpDir };
+
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 
@@ -25,6 +31,7 @@ async function run(
   const child = new Deno.Command(cmd, {
     args: cmdArgs,
     cwd,
+    env: childEnv,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
@@ -108,5 +115,8 @@ if (runPython) {
   }
 }
 
+await Deno.remove(tmpDir, { recursive: true }).catch((error) => {
+  console.error(`could not remove ${tmpDir}: ${error}`);
+});
 console.log(`\ntests: ${passed} passed, ${failed} failed`);
 Deno.exit(failed > 0 ? 1 : 0);

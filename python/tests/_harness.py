@@ -38,6 +38,10 @@ class WorkerProcess:
                 handle.write(textwrap.dedent(source))
         full_env = dict(os.environ)
         full_env["PYTHONPATH"] = PYTHON_DIR
+        # The model's own temp files go to a directory removed with this worker.
+        self.tmp = os.path.join(self._tmp.name, ".tmp")
+        os.makedirs(self.tmp)
+        full_env["TMPDIR"] = self.tmp
         full_env.update(env or {})
         args = [sys.executable, "-u", "-X", "faulthandler", "-m", "cog._worker", "--ref", ref,
                 "--mode", mode, "--concurrency", str(concurrency)] + (extra_args or [])

@@ -181,9 +181,9 @@ class OutputsTest(WorkerTestCase):
         worker.start_ready()
         messages = worker.run("p1", {})
         output = [m for m in messages if m["type"] == "output"][0]
-        self.assertEqual(output["files"], [{"pointer": "", "path": "/tmp/files_out.png",
-                                            "mime": "image/png"}])
-        with open("/tmp/files_out.png", "rb") as handle:
+        path = os.path.join(worker.tmp, "files_out.png")
+        self.assertEqual(output["files"], [{"pointer": "", "path": path, "mime": "image/png"}])
+        with open(path, "rb") as handle:
             self.assertTrue(handle.read().startswith(b"\x89PNG"))
 
     def test_list_none_path_input_secret_and_bad_outputs(self):

@@ -19,7 +19,9 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
   "--no-first-run",
 ];
-const SCREENSHOT = Deno.env.get("COG_PLAYGROUND_SCREENSHOT") ?? "/tmp/playground.png";
+// Screenshots for a human to look at: set COG_PLAYGROUND_SCREENSHOT to keep them somewhere.
+const SCREENSHOT = Deno.env.get("COG_PLAYGROUND_SCREENSHOT") ??
+  `${Deno.env.get("TMPDIR") ?? "/tmp"}/playground.png`;
 
 async function hasChromium(): Promise<boolean> {
   try {
