@@ -5,7 +5,7 @@
 """
 
 import json
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 PROTOCOL_VERSION = 1
 LOG_SOURCES = ("stdout", "stderr")
@@ -55,13 +55,29 @@ def encode_output(pid: str, index: int, value: Any, files: List[Dict[str, Any]])
                        "value": value, "files": files})
 
 
-def encode_done(pid: str, is_stream: bool) -> bytes:
-    """The ``done`` line."""
-    text = _DONE_HEAD + _quote(pid) + (',"is_stream":true}\n' if is_stream else ',"is_stream":false}\n')
+def encode_done(pid: str, is_stream: bool, output: Optional[Tuple[str, Any]] = None) -> bytes:
+    """The ``done`` line; ``output`` = (the value's JSON text, the value) when it carries one.
+
+    The JSON text is made beforehand with ``encode_value`` (inside the prediction's error
+    handling, where a value that cannot be encoded fails the prediction).
+    """
+    if output is None:
+        tail = ',"is_stream":true}\n' if is_stream else ',"is_stream":false}\n'
+    else:
+        tail = ',"is_stream":false,"output":{"value":' + output[0] + ',"files":[]}}\n'
+    text = _DONE_HEAD + _quote(pid) + tail
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        return encode({"v": PROTOCOL_VERSION, "type": "done", "id": pid, "is_stream": is_stream})
+        message = {"v": PROTOCOL_VERSION, "type": "done", "id": pid, "is_stream": is_stream}
+        if output is not None:
+            message["output"] = {"value": output[1], "files": []}
+        return encode(message)
+
+
+def encode_value(value: Any) -> str:
+    """A JSON value as text, as ``encode`` writes it (ValueError for NaN/Infinity)."""
+    return _ENCODE(value)
 
 
 def _fail(path: str, expected: str, value: Any) -> None:
@@ -265,10 +281,14 @@ def _v_id(msg: Dict[str, Any]) -> None:
 def _v_output(msg: Dict[str, Any]) -> None:
     _str(msg, "id")
     _int(msg, "index", minimum=0)
-    _present(msg, "value")
-    files = _list(_present(msg, "files"), "files")
+    _v_value_and_files(msg, "")
+
+
+def _v_value_and_files(msg: Dict[str, Any], prefix: str) -> None:
+    _present(msg, "value", prefix)
+    files = _list(_present(msg, "files", prefix), prefix + "files")
     for i, entry in enumerate(files):
-        path = "files[{}].".format(i)
+        path = "{}files[{}].".format(prefix, i)
         _object(entry, path[:-1])
         pointer = _str(entry, "pointer", path)
         if pointer and not pointer.startswith("/"):
@@ -286,7 +306,11 @@ def _v_metric(msg: Dict[str, Any]) -> None:
 
 def _v_done(msg: Dict[str, Any]) -> None:
     _str(msg, "id")
-    _bool(msg, "is_stream")
+    if _bool(msg, "is_stream") is False and "output" in msg:
+        # the single output of a non-stream prediction, carried by its done
+        _v_value_and_files(_object(msg["output"], "output"), "output.")
+    elif "output" in msg:
+        _fail("output", "absent when is_stream is true", msg["output"])
 
 
 def _v_failed(msg: Dict[str, Any]) -> None:

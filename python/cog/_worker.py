@@ -28,7 +28,13 @@ from ._inputs import prepare_inputs
 from ._control import ControlPipe
 from ._io import FdCapture, LogRouter, RoutingWriter, Wire, log_id_var
 from ._output import encode_chunk
-from ._protocol import ProtocolError, decode_from_server, encode_done, encode_output
+from ._protocol import (
+    ProtocolError,
+    decode_from_server,
+    encode_done,
+    encode_output,
+    encode_value,
+)
 from ._signature import describe_signature
 from ._version import __version__
 from .exceptions import CancelationException
@@ -524,22 +530,35 @@ class Worker:
 
     def _send_terminal(self, terminal: Dict[str, Any]) -> None:
         if terminal["type"] == "done":
-            self.wire.send_frame(encode_done(terminal["id"], terminal["is_stream"]))
+            self.wire.send_frame(
+                encode_done(terminal["id"], terminal["is_stream"], terminal.get("output")))
         else:
             self.send(terminal)
 
-    def _emit_result(self, pid: str, result: Any, output_dir: str) -> bool:
+    def _emit_result(self, pid: str, result: Any, output_dir: str) -> Dict[str, Any]:
+        """Sends the outputs of a finished call; returns its ``done`` message."""
         if isinstance(result, types.GeneratorType):
             for index, item in enumerate(result):
                 self._send_output(pid, index, item, output_dir)
-            return True
+            return {"type": "done", "id": pid, "is_stream": True}
         if isinstance(result, (list, tuple)):
             for index, item in enumerate(result):
                 self._send_output(pid, index, item, output_dir)
-            return True
-        if result is not None:
-            self._send_output(pid, 0, result, output_dir)
-        return False
+            return {"type": "done", "id": pid, "is_stream": True}
+        if result is None:
+            return {"type": "done", "id": pid, "is_stream": False}
+        # A single output without files travels inside the done message (one line to
+        # write and to read instead of two). Encoded here, so a value that cannot be
+        # encoded fails the prediction like any other output.
+        if type(result) in _PLAIN_OUTPUTS:
+            value, files = result, _NO_FILES
+        else:
+            value, files = encode_chunk(result, output_dir, prefix="output-0-")
+        if files:
+            self.wire.send_frame(encode_output(pid, 0, value, files))
+            return {"type": "done", "id": pid, "is_stream": False}
+        return {"type": "done", "id": pid, "is_stream": False,
+                "output": (encode_value(value), value)}
 
     def _scope(self, pid: str, message: Dict[str, Any]) -> _scope.Scope:
         def send_metric(name: str, value: Any, mode: str) -> None:
@@ -622,8 +641,7 @@ class Worker:
                 if not isinstance(result, types.GeneratorType):
                     # the whole result is known: output(s) + logs + done in one write
                     self.wire.hold()
-                is_stream = self._emit_result(pid, result, message["output_dir"])
-                terminal = {"type": "done", "id": pid, "is_stream": is_stream}
+                terminal = self._emit_result(pid, result, message["output_dir"])
             finally:
                 self.cancelable = False
                 self._clear_async_exc()
@@ -756,10 +774,9 @@ class Worker:
                 async for item in result:
                     self._send_output(pid, index, item, output_dir)
                     index += 1
-                is_stream = True
+                terminal = {"type": "done", "id": pid, "is_stream": True}
             else:
-                is_stream = self._emit_result(pid, result, output_dir)
-            terminal = {"type": "done", "id": pid, "is_stream": is_stream}
+                terminal = self._emit_result(pid, result, output_dir)
         except BaseException as err:  # noqa: BLE001
             if pid in self.cancel_requested or isinstance(err, CancelationException):
                 terminal = {"type": "canceled", "id": pid}

@@ -140,7 +140,16 @@ def logs_for(messages: List[Dict[str, Any]], pid: Optional[str], source: Optiona
 
 
 def outputs(messages: List[Dict[str, Any]], pid: str) -> List[Any]:
-    return [m["value"] for m in messages if m["type"] == "output" and m["id"] == pid]
+    """The output values of ``pid``: output messages, and the one a done may carry."""
+    values = []
+    for m in messages:
+        if m.get("id") != pid:
+            continue
+        if m["type"] == "output":
+            values.append(m["value"])
+        elif m["type"] == "done" and "output" in m:
+            values.append(m["output"]["value"])
+    return values
 
 
 def dumps(obj: Any) -> str:

@@ -573,6 +573,21 @@ export class PredictionService {
   }
 
   #onWorkerMessage(runtime: Runtime, event: PredictionMessage): void {
+    if (event.type === "done" && event.output !== undefined) {
+      // A done that carries the prediction's single output: the output, then the done.
+      const { output, ...done } = event;
+      const { value, files } = output;
+      this.#onWorkerMessage(runtime, {
+        v: event.v,
+        type: "output",
+        id: event.id,
+        index: 0,
+        value,
+        files,
+      });
+      this.#onWorkerMessage(runtime, done);
+      return;
+    }
     const entry = this.#entries.get(event.id);
     if (!entry || entry.runtime !== runtime) {
       if (event.type === "log") this.#options.log("info", event.data.replace(/\n$/, ""));

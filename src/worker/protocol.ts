@@ -11,6 +11,10 @@ const v = z.literal(PROTOCOL_VERSION);
 const id = z.string().min(1);
 const source = z.enum(["stdout", "stderr"]);
 
+const FilesSchema = z.array(
+  z.object({ pointer: z.string(), path: z.string().min(1), mime: z.string().nullable() }),
+);
+
 /** Messages the worker sends. */
 export const WorkerMessageSchema = z.discriminatedUnion("type", [
   z.object({
@@ -36,9 +40,7 @@ export const WorkerMessageSchema = z.discriminatedUnion("type", [
     id,
     index: z.number().int().nonnegative(),
     value: JsonSchema,
-    files: z.array(
-      z.object({ pointer: z.string(), path: z.string().min(1), mime: z.string().nullable() }),
-    ),
+    files: FilesSchema,
   }),
   z.object({
     v,
@@ -48,7 +50,17 @@ export const WorkerMessageSchema = z.discriminatedUnion("type", [
     value: JsonSchema,
     mode: z.enum(["replace", "increment", "append"]),
   }),
-  z.object({ v, type: z.literal("done"), id, is_stream: z.boolean() }),
+  // `output`: the single output of a non-stream prediction, carried by its done (index 0).
+  z.object({
+    v,
+    type: z.literal("done"),
+    id,
+    is_stream: z.boolean(),
+    output: z.object({ value: JsonSchema, files: FilesSchema }).optional(),
+  }).refine((m) => !(m.is_stream && m.output !== undefined), {
+    message: "absent when is_stream is true",
+    path: ["output"],
+  }),
   z.object({ v, type: z.literal("failed"), id, error: z.string() }),
   z.object({ v, type: z.literal("canceled"), id }),
   z.object({
@@ -168,7 +180,15 @@ function fastDecode(raw: Raw): WorkerMessage | undefined {
     case "done": {
       const { is_stream } = raw;
       if (!isId(id) || typeof is_stream !== "boolean") return undefined;
-      return { v, type, id, is_stream };
+      if (!("output" in raw)) return { v, type, id, is_stream };
+      const output = raw.output as Raw;
+      if (is_stream || output === null || typeof output !== "object" || Array.isArray(output)) {
+        return undefined;
+      }
+      if (!("value" in output) || !plainJson(output.value, 0)) return undefined;
+      const files = fastFiles(output.files);
+      if (files === undefined) return undefined;
+      return { v, type, id, is_stream, output: { value: output.value as Json, files } };
     }
     case "failed": {
       const { error } = raw;

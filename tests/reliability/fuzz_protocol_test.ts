@@ -80,6 +80,7 @@ const FIELDS = [
   "value",
   "files",
   "is_stream",
+  "output",
   "error",
   "name",
   "mode",
