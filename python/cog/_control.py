@@ -24,14 +24,16 @@ process costs tens of microseconds on a virtual machine, and the code right afte
 wake-up runs several times slower than warm. The window is spent only after a
 prediction, never while idle; two windows in a row that end without a request
 turn polling off until a request again arrives within one window of the previous
-prediction's end. ``COG_WORKER_SPIN_US`` sets it (0: off); it is off with fewer than 2 CPUs.
+prediction's end. ``COG_WORKER_SPIN_US`` sets it (0: off); it is off with fewer than 2
+CPUs, and while the process has Python threads of its own (the user's): polling
+retakes the GIL so often that such a thread would hardly get to run.
 """
 
 import os
 import select
 import threading
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 CHUNK = 1 << 16
 CHECK_INTERVAL_MS = 20
@@ -39,15 +41,33 @@ DEFAULT_SPIN_US = 400.0
 SPIN_MISSES = 2  # windows in a row without a request before polling stops
 
 
+def _cgroup_quota_files() -> List[Tuple[str, Optional[str]]]:
+    """CPU quota files that may limit this process: its own cgroup's and its ancestors'."""
+    files: List[Tuple[str, Optional[str]]] = [
+        ("/sys/fs/cgroup/cpu.max", None),  # cgroup v2 (the root of a cgroup namespace)
+        ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),  # v1
+    ]
+    try:
+        with open("/proc/self/cgroup") as handle:
+            entries = handle.read().splitlines()
+    except OSError:
+        return files
+    for entry in entries:
+        if entry.startswith("0::"):  # cgroup v2 without a namespace of its own: the full path
+            path = entry[3:].strip().rstrip("/")
+            while path:
+                files.append(("/sys/fs/cgroup{}/cpu.max".format(path), None))
+                path = path.rsplit("/", 1)[0]
+    return files
+
+
 def usable_cpus() -> float:
-    """CPUs this process may use: its affinity mask, capped by a cgroup CPU quota."""
+    """CPUs this process may use: its affinity mask, capped by cgroup CPU quotas."""
     try:
         count: float = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         count = os.cpu_count() or 1
-    quotas = (("/sys/fs/cgroup/cpu.max", None),  # cgroup v2: "<quota|max> <period>"
-              ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"))
-    for quota_file, period_file in quotas:
+    for quota_file, period_file in _cgroup_quota_files():
         try:
             with open(quota_file) as handle:
                 fields = handle.read().split()
@@ -88,13 +108,17 @@ class ControlPipe:
         self._reader_owns = False
         self._busy = False
         self._busy_seq = 0
-        self._spin = spin_window()
+        self._spin: Optional[float] = None  # decided at the first read_next (after setup)
         self._spin_misses = 0
         self._idle_since = 0.0
         self._poller = select.poll()  # the owner's (poll objects are not shared by threads)
         self._poller.register(fd, select.POLLIN)
         thread = threading.Thread(target=self._run, name="cog-control", daemon=True)
         thread.start()
+        # The worker's own threads (main, fd capture, this reader) are all up by now; any
+        # thread beyond them is the user's (or a healthcheck's), and polling would starve
+        # it of the GIL (read_next).
+        self._own_threads = threading.active_count()
 
     # ---- owner side ----------------------------------------------------------------------
 
@@ -141,7 +165,11 @@ class ControlPipe:
 
     def read_next(self) -> List[bytes]:
         """``read_lines`` for the sync main thread between predictions (see the module doc)."""
-        if self._spin and self._spin_misses < SPIN_MISSES:
+        if self._spin is None:
+            self._spin = spin_window()
+        # Polling keeps retaking the GIL: another Python thread would hardly get it.
+        if self._spin and self._spin_misses < SPIN_MISSES \
+                and threading.active_count() <= self._own_threads:
             now = time.perf_counter
             end = now() + self._spin
             while True:

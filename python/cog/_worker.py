@@ -579,14 +579,11 @@ class Worker:
         control = self.control
         assert control is not None
         control.idle()
-        after_prediction = False
         while True:
             try:
                 item = self.queue.get_nowait()
             except queue.Empty:
-                # Poll for the next request only right after a prediction (read_next).
-                lines = control.read_next() if after_prediction else control.read_lines()
-                after_prediction = False
+                lines = control.read_next()  # polls first while requests come back to back
                 if len(lines) == 1:
                     # The common case, one predict line, runs without the queue.
                     item = self._single_predict(lines[0])
@@ -600,7 +597,6 @@ class Worker:
             control.busy()
             self._run_sync_prediction(item)
             control.idle()
-            after_prediction = True
 
     def _single_predict(self, line: bytes) -> Optional[Dict[str, Any]]:
         """A line the main thread read: a predict to run now, else dispatched (None)."""

@@ -136,19 +136,13 @@ class SpinTest(unittest.TestCase):
     def make(self, micros: str):
         if float(micros) > 0 and _control.usable_cpus() < 2:
             self.skipTest("polling is off with fewer than 2 CPUs")
-        old = os.environ.get("COG_WORKER_SPIN_US")
-        os.environ["COG_WORKER_SPIN_US"] = micros
-        try:
-            read_end, write_end = os.pipe()
-            pipe = ControlPipe(read_end, lambda lines: None)
-        finally:
-            if old is None:
-                del os.environ["COG_WORKER_SPIN_US"]
-            else:
-                os.environ["COG_WORKER_SPIN_US"] = old
+        read_end, write_end = os.pipe()
+        pipe = ControlPipe(read_end, lambda lines: None)
+        pipe._spin = spin_window({"COG_WORKER_SPIN_US": micros})  # noqa: SLF001
         self.addCleanup(os.close, write_end)
         self.addCleanup(pipe.idle)
         pipe.idle()
+        pipe._own_threads += 8  # noqa: SLF001 - the Timer threads below are not the user's
         return pipe, write_end
 
     def test_window_from_the_environment_and_the_cpus(self):
@@ -191,11 +185,25 @@ class SpinTest(unittest.TestCase):
         self.assertEqual(pipe.read_next(), [b"soon"])
         self.assertEqual(pipe._spin_misses, 0)  # noqa: SLF001
 
+    def test_no_polling_while_another_python_thread_exists(self):
+        pipe, w = self.make("1")
+        pipe._own_threads = threading.active_count()  # noqa: SLF001 - the real baseline
+        stop = threading.Event()
+        extra = threading.Thread(target=stop.wait)
+        extra.start()
+        self.addCleanup(extra.join)
+        self.addCleanup(stop.set)
+        for _ in range(SPIN_MISSES + 1):
+            pipe.idle()
+            threading.Timer(0.05, lambda: os.write(w, b"late\n")).start()
+            self.assertEqual(pipe.read_next(), [b"late"])
+        self.assertEqual(pipe._spin_misses, 0)  # noqa: SLF001 - no window was ever opened
+
     def test_off_means_no_polling(self):
         pipe, w = self.make("0")
-        self.assertEqual(pipe._spin, 0.0)  # noqa: SLF001
         os.write(w, b"x\n")
         self.assertEqual(pipe.read_next(), [b"x"])
+        self.assertEqual(pipe._spin, 0.0)  # noqa: SLF001
 
 
 if __name__ == "__main__":

@@ -3,7 +3,15 @@
 import os
 import unittest
 
-from cog._protocol import ProtocolError, decode_from_server, decode_from_worker, encode
+from cog._protocol import (
+    ProtocolError,
+    decode_from_server,
+    decode_from_worker,
+    encode,
+    encode_done,
+    encode_output,
+    encode_value,
+)
 
 from ._harness import REPO_ROOT
 
@@ -50,6 +58,34 @@ class GoldenFixtureTest(unittest.TestCase):
         self.assertEqual(data.count(b"\n"), 1)
         self.assertIn("ü".encode(), data)
         self.assertEqual(decode_from_worker(data), message)
+
+    def test_output_and_done_built_from_pieces_are_what_encode_makes(self):
+        ids = ["pred_1", 'q"uo\\te', "ü\u2028", "\ud800", "\x00"]
+        values = ["hello", "", "\ud800 lone", "ü\u2028\x00\"\\", 2 ** 80, -1, 1.5, True, None,
+                  {"a": [1, 2.5, None, "x"], "b": {"c": "\udfff"}}, []]
+        files = [[], [{"pointer": "/a", "path": "/tmp/x.png", "mime": "image/png"}]]
+        for pid in ids:
+            for is_stream in (True, False):
+                with self.subTest(pid=pid, is_stream=is_stream):
+                    self.assertEqual(
+                        encode_done(pid, is_stream),
+                        encode({"v": 1, "type": "done", "id": pid, "is_stream": is_stream}))
+            for value in values:
+                with self.subTest(pid=pid, value=value):
+                    for refs in files:
+                        self.assertEqual(
+                            encode_output(pid, 3, value, refs),
+                            encode({"v": 1, "type": "output", "id": pid, "index": 3,
+                                    "value": value, "files": refs}))
+                    carried = encode_done(pid, False, (encode_value(value), value))
+                    self.assertEqual(carried, encode(
+                        {"v": 1, "type": "done", "id": pid, "is_stream": False,
+                         "output": {"value": value, "files": []}}))
+                    self.assertEqual(decode_from_worker(carried)["output"]["value"], value)
+        with self.assertRaises(ValueError):
+            encode_value(float("nan"))
+        with self.assertRaises(ValueError):
+            encode_output("p", 0, float("inf"), [])
 
     def test_encode_rejects_nan(self):
         with self.assertRaises(ValueError):
