@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 import types
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from . import _scope
 from . import server as _server
@@ -521,11 +521,15 @@ class Worker:
 
     # ---- outputs ---------------------------------------------------------------------------
 
-    def _send_output(self, pid: str, index: int, item: Any, output_dir: str) -> None:
+    @staticmethod
+    def _encode_item(item: Any, index: int, output_dir: str) -> Tuple[Any, List[Dict[str, Any]]]:
+        """An output item as (JSON value, file references)."""
         if type(item) in _PLAIN_OUTPUTS:  # nothing to convert (str, int, bool, None)
-            self.wire.send_frame(encode_output(pid, index, item, _NO_FILES))
-            return
-        value, files = encode_chunk(item, output_dir, prefix="output-{}-".format(index))
+            return item, _NO_FILES
+        return encode_chunk(item, output_dir, prefix="output-{}-".format(index))
+
+    def _send_output(self, pid: str, index: int, item: Any, output_dir: str) -> None:
+        value, files = self._encode_item(item, index, output_dir)
         self.wire.send_frame(encode_output(pid, index, value, files))
 
     def _send_terminal(self, terminal: Dict[str, Any]) -> None:
@@ -550,10 +554,7 @@ class Worker:
         # A single output without files travels inside the done message (one line to
         # write and to read instead of two). Encoded here, so a value that cannot be
         # encoded fails the prediction like any other output.
-        if type(result) in _PLAIN_OUTPUTS:
-            value, files = result, _NO_FILES
-        else:
-            value, files = encode_chunk(result, output_dir, prefix="output-0-")
+        value, files = self._encode_item(result, 0, output_dir)
         if files:
             self.wire.send_frame(encode_output(pid, 0, value, files))
             return {"type": "done", "id": pid, "is_stream": False}

@@ -22,11 +22,11 @@ export function isTerminal(status: PredictionStatus): boolean {
   return status === "succeeded" || status === "failed" || status === "canceled";
 }
 
-/** Webhook event names (the `webhook_events_filter` values). */
-export type WebhookEventName = "start" | "output" | "logs" | "completed";
+/** All webhook events (the `webhook_events_filter` values), the default filter. */
+export const WEBHOOK_EVENTS = ["start", "output", "logs", "completed"] as const;
 
-/** All webhook events, the default filter. */
-export const WEBHOOK_EVENTS: readonly WebhookEventName[] = ["start", "output", "logs", "completed"];
+/** Webhook event names. */
+export type WebhookEventName = typeof WEBHOOK_EVENTS[number];
 
 /** What a prediction emits as it runs (SSE events, webhooks and metrics follow these). */
 export type PredictionEvent =

@@ -72,6 +72,9 @@ export class Runtime {
   #worker: WorkerHandle | null = null;
   #predictor: PredictorInfo | null = null;
   #signature: Signature | null = null;
+  // Asked for on every prediction: computed with the signature, in #onReady.
+  #fileInputs: ReturnType<typeof fileInputs> = [];
+  #secretInputs: string[] = [];
   #validator: InputValidator | null = null;
   #slots = 1;
   #active = new Set<string>();
@@ -131,29 +134,12 @@ export class Runtime {
 
   /** File-typed inputs (downloaded by the server). */
   fileInputs(): ReturnType<typeof fileInputs> {
-    return this.#inputKinds().files;
+    return this.#fileInputs;
   }
 
   /** Secret-typed inputs (masked when echoed). */
   secretInputs(): string[] {
-    return this.#inputKinds().secrets;
-  }
-
-  // Both lists are asked for on every prediction: computed once per signature.
-  #kinds: { of: Signature | null; files: ReturnType<typeof fileInputs>; secrets: string[] } = {
-    of: null,
-    files: [],
-    secrets: [],
-  };
-
-  #inputKinds(): { files: ReturnType<typeof fileInputs>; secrets: string[] } {
-    const signature = this.#signature;
-    if (this.#kinds.of !== signature) {
-      this.#kinds = signature
-        ? { of: signature, files: fileInputs(signature), secrets: secretInputs(signature) }
-        : { of: null, files: [], secrets: [] };
-    }
-    return this.#kinds;
+    return this.#secretInputs;
   }
 
   /** Spawns the worker and runs setup. */
@@ -260,6 +246,8 @@ export class Runtime {
     }
     this.#predictor = predictor;
     this.#signature = signature;
+    this.#fileInputs = fileInputs(signature);
+    this.#secretInputs = secretInputs(signature);
     this.#slots = this.#options.concurrency ?? predictor.concurrent_max ?? 1;
     if (this.#slots > 1 && !predictor.is_async) {
       this.#failSetup("COG_MAX_CONCURRENCY > 1 requires an async run() or predict() method");

@@ -3,13 +3,14 @@
 // 422, over the limit 413.
 
 import { z } from "zod";
+import { WEBHOOK_EVENTS } from "../prediction.ts";
 
 /** The create body (PredictionRequest / TrainingRequest). Unknown fields are ignored. */
 export const CreateBodySchema = z.object({
   id: z.string().nullish(),
   input: z.record(z.string(), z.unknown()).nullish(),
   webhook: z.string().max(65536).nullish(),
-  webhook_events_filter: z.array(z.enum(["start", "output", "logs", "completed"])).optional(),
+  webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).optional(),
   context: z.record(z.string(), z.string()).nullish(),
 });
 
@@ -75,7 +76,7 @@ export async function readCreateBody(request: Request, limit: number): Promise<C
   return parsed.data;
 }
 
-const EVENT_NAMES: ReadonlySet<unknown> = new Set(["start", "output", "logs", "completed"]);
+const EVENT_NAMES: ReadonlySet<unknown> = new Set(WEBHOOK_EVENTS);
 
 const isPlainRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === "object" && !Array.isArray(value) &&
