@@ -4,6 +4,7 @@
 // anything else that stringifies the prediction (webhooks, SSE) gets the
 // data URL through toJSON().
 
+import type { Json } from "../schema/mod.ts";
 import { encodeBase64, encodeBase64Bytes } from "./_base64.ts";
 
 /** Outputs at least this large are kept on disk and streamed (smaller ones are inlined at once). */
@@ -30,6 +31,13 @@ export class FileValue {
     return `data:${this.mime};base64,${encodeBase64(Deno.readFileSync(this.path))}`;
   }
 }
+
+/** An output as the server holds it: JSON, with large inlined files still on disk. */
+export type OutputValue =
+  | Json
+  | FileValue
+  | OutputValue[]
+  | { [key: string]: OutputValue };
 
 /** True when `value` contains a FileValue anywhere. */
 export function hasFileValue(value: unknown): boolean {

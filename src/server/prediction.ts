@@ -1,8 +1,10 @@
-// One prediction (or training): its state machine, accumulated output, logs
-// and metrics, and the events it emits. Only the service changes its state,
-// through the transition methods below; terminal states are sticky.
+// One prediction (or training): its status, accumulated output, logs and
+// metrics, and the events it emits. Its status changes only through the
+// `to*` transition methods, which only lifecycle.ts calls (a test checks);
+// terminal states are sticky.
 
 import type { Json } from "../schema/mod.ts";
+import type { OutputValue } from "./file_value.ts";
 import { mergeMetric, type MetricMode } from "./metrics.ts";
 
 /** Cog's prediction status values (wire strings). */
@@ -31,7 +33,7 @@ export type WebhookEventName = typeof WEBHOOK_EVENTS[number];
 /** What a prediction emits as it runs (SSE events, webhooks and metrics follow these). */
 export type PredictionEvent =
   | { type: "start" }
-  | { type: "output"; chunk: Json; index: number }
+  | { type: "output"; chunk: OutputValue; index: number }
   | { type: "log"; source: "stdout" | "stderr"; data: string }
   | { type: "metric"; name: string; value: Json; mode: MetricMode }
   | { type: "completed" };
@@ -63,7 +65,7 @@ export interface PredictionResponse {
   id: string;
   status: PredictionStatus;
   input: Record<string, Json>;
-  output: Json;
+  output: OutputValue;
   logs: string;
   error: string | null;
   metrics: Record<string, Json>;
@@ -106,7 +108,7 @@ export class Prediction {
   readonly arrayOutput: boolean;
 
   #status: PredictionStatus = "starting";
-  #chunks: Json[] = [];
+  #chunks: OutputValue[] = [];
   #isStream = false;
   #logs: string[] = [];
   #logsLength = 0;
@@ -114,7 +116,6 @@ export class Prediction {
   #metrics: Record<string, Json> = {};
   #startedAt: Date | null = null;
   #completedAt: Date | null = null;
-  #cancelRequested = false;
   #listeners = new Set<(event: PredictionEvent) => void>();
   #holds = 0;
   #onReleased: (() => void)[] = [];
@@ -142,10 +143,6 @@ export class Prediction {
 
   get isTerminal(): boolean {
     return isTerminal(this.#status);
-  }
-
-  get cancelRequested(): boolean {
-    return this.#cancelRequested;
   }
 
   get startedAt(): Date | null {
@@ -186,8 +183,8 @@ export class Prediction {
     return new Promise((resolve) => this.#onReleased.push(resolve));
   }
 
-  /** Subscribes to events; returns the unsubscribe function. */
-  subscribe(listener: (event: PredictionEvent) => void): () => void {
+  /** Calls `listener` for every event from now on; returns the function that stops it. */
+  onEvent(listener: (event: PredictionEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -202,15 +199,8 @@ export class Prediction {
     }
   }
 
-  /** Marks that a cancel was asked for; returns false if already terminal. */
-  requestCancel(): boolean {
-    if (this.isTerminal) return false;
-    this.#cancelRequested = true;
-    return true;
-  }
-
-  /** starting -> processing (once). */
-  markProcessing(now: Date): void {
+  /** starting -> processing (once). Lifecycle only. */
+  toProcessing(now: Date): void {
     if (this.#status !== "starting") return;
     this.#status = "processing";
     this.#startedAt = now;
@@ -225,8 +215,8 @@ export class Prediction {
     this.#emit({ type: "log", source, data });
   }
 
-  /** Appends one output chunk (files already resolved to URLs). */
-  addOutput(chunk: Json): void {
+  /** Appends one output chunk (files already resolved to URLs or FileValues). */
+  addOutput(chunk: OutputValue): void {
     if (this.isTerminal) return;
     const index = this.#chunks.length;
     this.#chunks.push(chunk);
@@ -240,21 +230,21 @@ export class Prediction {
     this.#emit({ type: "metric", name, value, mode });
   }
 
-  /** -> succeeded. */
-  succeed(isStream: boolean, now: Date): boolean {
+  /** -> succeeded. Lifecycle only. */
+  toSucceeded(isStream: boolean, now: Date): boolean {
     if (this.isTerminal) return false;
     this.#isStream = isStream;
     return this.#finish("succeeded", null, now);
   }
 
-  /** -> failed. */
-  fail(error: string, now: Date): boolean {
+  /** -> failed. Lifecycle only. */
+  toFailed(error: string, now: Date): boolean {
     if (this.isTerminal) return false;
     return this.#finish("failed", error, now);
   }
 
-  /** -> canceled. */
-  cancel(now: Date): boolean {
+  /** -> canceled. Lifecycle only. */
+  toCanceled(now: Date): boolean {
     if (this.isTerminal) return false;
     return this.#finish("canceled", null, now);
   }
@@ -271,7 +261,7 @@ export class Prediction {
   }
 
   /** The output as Cog shows it (array rule of http-protocol.md 3.5). */
-  output(): Json {
+  output(): OutputValue {
     if (!this.isTerminal || this.#status !== "succeeded") {
       return this.#chunks.length > 0 ? [...this.#chunks] : null;
     }

@@ -1,6 +1,7 @@
 // One Python worker and everything known about it: its setup state and logs,
 // the predictor's signature with the validator and OpenAPI parts derived from
-// it, its prediction slots, health checks, and restart after a crash.
+// it, its prediction slots (a SlotPool), health checks, and restart after a
+// crash. It never restarts once shutdown began.
 
 import {
   createInputValidator,
@@ -17,6 +18,8 @@ import type {
   WorkerSpawner,
   WorkerSpawnOptions,
 } from "../worker/mod.ts";
+import type { PredictionRunner } from "./lifecycle.ts";
+import { SlotPool } from "./slots.ts";
 
 /** Lifecycle of a runtime (the worker behind /predictions or /trainings). */
 export type RuntimeState = "starting" | "ready" | "setup_failed" | "defunct" | "stopped";
@@ -33,9 +36,9 @@ export interface SetupRecord {
 export interface RuntimeHooks {
   /** A message about one prediction (log/output/metric/terminal). */
   onPredictionMessage(runtime: Runtime, event: PredictionMessage): void;
-  /** The worker died: every in-flight prediction must fail with `reason`. */
+  /** The worker died: every prediction it was running must fail with `reason`. */
   onWorkerLost(runtime: Runtime, reason: string): void;
-  /** State changed (ready, setup failed, ...). */
+  /** State changed (ready, setup failed, a slot freed, ...). */
   onStateChange(runtime: Runtime): void;
   /** Setup finished (for metrics): its duration and whether it succeeded. */
   onSetupFinished?(runtime: Runtime, seconds: number, ok: boolean): void;
@@ -62,8 +65,10 @@ export interface RuntimeOptions {
 const HEALTHCHECK_TIMEOUT_MS = 10_000;
 
 /** A worker process and its predictor. */
-export class Runtime {
+export class Runtime implements PredictionRunner {
   readonly kind: "prediction" | "training";
+  /** The prediction slots; a freed slot is a state change (the queue moves). */
+  readonly slotPool: SlotPool;
   #options: RuntimeOptions;
   #hooks: RuntimeHooks;
   #state: RuntimeState = "starting";
@@ -76,8 +81,6 @@ export class Runtime {
   #fileInputs: ReturnType<typeof fileInputs> = [];
   #secretInputs: string[] = [];
   #validator: InputValidator | null = null;
-  #slots = 1;
-  #active = new Set<string>();
   #healthchecks = new Map<string, (result: { ok: boolean; error?: string }) => void>();
   #sharedHealthcheck: Promise<{ ok: boolean; error?: string }> | null = null;
   #hcCounter = 0;
@@ -95,6 +98,7 @@ export class Runtime {
     this.#options = options;
     this.#hooks = hooks;
     this.#setup = { started_at: hooks.now().toISOString(), status: "starting" };
+    this.slotPool = new SlotPool(1, () => hooks.onStateChange(this));
   }
 
   get state(): RuntimeState {
@@ -120,12 +124,17 @@ export class Runtime {
 
   /** Prediction slots. */
   get slots(): number {
-    return this.#slots;
+    return this.slotPool.capacity;
   }
 
   /** Slots in use. */
   get active(): number {
-    return this.#active.size;
+    return this.slotPool.active;
+  }
+
+  /** True once shutdown began: the worker is never restarted again. */
+  get stopping(): boolean {
+    return this.#stopping;
   }
 
   get defunctReason(): string | null {
@@ -248,8 +257,9 @@ export class Runtime {
     this.#signature = signature;
     this.#fileInputs = fileInputs(signature);
     this.#secretInputs = secretInputs(signature);
-    this.#slots = this.#options.concurrency ?? predictor.concurrent_max ?? 1;
-    if (this.#slots > 1 && !predictor.is_async) {
+    const slots = this.#options.concurrency ?? predictor.concurrent_max ?? 1;
+    this.slotPool.capacity = slots;
+    if (slots > 1 && !predictor.is_async) {
       this.#failSetup("COG_MAX_CONCURRENCY > 1 requires an async run() or predict() method");
       return;
     }
@@ -257,7 +267,7 @@ export class Runtime {
     this.#crashRestart = false;
     this.#setup.status = "succeeded";
     this.#setup.completed_at = this.#hooks.now().toISOString();
-    this.#hooks.log("info", `setup complete; ${this.#slots} slot(s) for ${this.kind}s`);
+    this.#hooks.log("info", `setup complete; ${slots} slot(s) for ${this.kind}s`);
     this.#hooks.onSetupFinished?.(this, this.#setupSeconds(), true);
     this.#hooks.onStateChange(this);
   }
@@ -269,30 +279,34 @@ export class Runtime {
       resolve({ ok: false, error: "Healthcheck failed: the worker exited" });
     }
     this.#healthchecks.clear();
-    if (this.#stopping) {
-      this.#state = "stopped";
-      this.#hooks.onStateChange(this);
-      return;
-    }
     const how = event.exit.signal
       ? `killed by ${event.exit.signal}`
       : `exited with code ${event.exit.code}`;
     const detail = event.reason ? `: ${event.reason}` : "";
     const tail = event.stderrTail.trim().split("\n").slice(-5).join("\n");
     const reason = `Worker crashed (${how}${detail})${tail ? `\n${tail}` : ""}`;
+    if (this.#stopping) {
+      // Shutdown: whatever ended the worker, it is not restarted.
+      this.#state = "stopped";
+      if (this.slotPool.active > 0) {
+        this.#hooks.onWorkerLost(this, `The worker exited during shutdown (${how})`);
+      }
+      this.#hooks.onStateChange(this);
+      return;
+    }
     if (this.#state === "starting") {
       this.#failSetup(`the worker ${how} during setup${detail}${tail ? `\n${tail}` : ""}`);
       return;
     }
     if (this.#state === "setup_failed" || this.#state === "defunct") return;
     this.#hooks.log("error", reason);
-    const lost = [...this.#active];
-    this.#active.clear();
-    if (lost.length > 0) this.#hooks.onWorkerLost(this, reason);
     const now = this.#hooks.now().getTime();
     this.#restarts = this.#restarts.filter((t) => now - t < this.#options.restartWindowMs);
-    if (this.#restarts.length >= this.#options.maxRestarts) {
-      this.#state = "defunct";
+    const giveUp = this.#restarts.length >= this.#options.maxRestarts;
+    // Not ready while the lost predictions settle: a slot they free must not start a queued one.
+    this.#state = giveUp ? "defunct" : "starting";
+    if (this.slotPool.active > 0) this.#hooks.onWorkerLost(this, reason);
+    if (giveUp) {
       this.#defunctReason = reason;
       this.#hooks.log("error", "the worker keeps crashing; giving up (DEFUNCT)");
       this.#hooks.onStateChange(this);
@@ -307,15 +321,10 @@ export class Runtime {
 
   /** True if a slot is free. */
   hasFreeSlot(): boolean {
-    return this.#state === "ready" && this.#active.size < this.#slots;
+    return this.#state === "ready" && this.slotPool.hasFree;
   }
 
-  /** Takes a slot (before inputs are downloaded and the prediction is sent). */
-  reserve(id: string): void {
-    this.#active.add(id);
-  }
-
-  /** Sends an already-reserved prediction to the worker. */
+  /** Sends a prediction (which holds a slot) to the worker. */
   send(message: {
     id: string;
     input: Record<string, unknown>;
@@ -331,14 +340,14 @@ export class Runtime {
     });
   }
 
-  /** Frees the slot of a finished prediction. */
-  release(id: string): void {
-    this.#active.delete(id);
+  /** Asks the worker to stop running a prediction (the protocol's `cancel`). */
+  interrupt(id: string): void {
+    this.#worker?.send({ type: "cancel", id });
   }
 
-  /** Asks the worker to cancel a prediction. */
-  cancel(id: string): void {
-    this.#worker?.send({ type: "cancel", id });
+  /** Shutdown began: from now on the worker is never restarted, nor reloaded. */
+  beginShutdown(): void {
+    this.#stopping = true;
   }
 
   /** Runs the user's healthcheck(); concurrent callers share one run. */
@@ -387,7 +396,7 @@ export class Runtime {
     this.#setup = { started_at: this.#hooks.now().toISOString(), status: "starting" };
     this.#setupLogs = [];
     this.#hooks.onStateChange(this);
-    while (this.#active.size > 0) {
+    while (this.slotPool.active > 0) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       if (token !== this.#reloads || this.#stopping) return;
     }

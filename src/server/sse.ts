@@ -48,7 +48,7 @@ export class PredictionStream {
     this.#prediction = prediction;
     this.#options = options;
     this.#onLastLeave = onLastLeave;
-    prediction.subscribe((event) => this.#onEvent(event));
+    prediction.onEvent((event) => this.#onEvent(event));
   }
 
   /** Connected subscribers. */
@@ -125,7 +125,7 @@ export class PredictionStream {
    * live events until `completed`. Returns null when the subscriber limit is
    * reached.
    */
-  subscribe(): ReadableStream<Uint8Array> | null {
+  openSubscriber(): ReadableStream<Uint8Array> | null {
     if (this.#subscribers.size >= this.#options.maxSubscribers) return null;
     let self: Subscriber | null = null;
     // Each event counts as one chunk of backlog (see #send's lag check).

@@ -82,7 +82,7 @@ export class WebhookDispatcher {
     // Cog starts 10 s in the past; -Infinity keeps its promise that the first
     // update (start) is always sent, even with an interval over 10 s.
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
-    this.#unsubscribe = prediction.subscribe((event) => this.#onEvent(event));
+    this.#unsubscribe = prediction.onEvent((event) => this.#onEvent(event));
   }
 
   #now(): number {

@@ -264,10 +264,36 @@ export function encodeServerMessage(message: ServerMessageBody): string {
 const VERSION_PREFIX = `{"v":${PROTOCOL_VERSION},`;
 const VERSION_ONLY = `{"v":${PROTOCOL_VERSION}}\n`;
 
+/**
+ * A worker message as a WorkerHandle delivers it: a `done` that carries the
+ * prediction's single output arrives as an `output` (index 0), then a `done`
+ * without it, so nothing past the handle sees the combined form.
+ */
+export type DeliveredMessage =
+  | Exclude<WorkerMessage, { type: "done" }>
+  | Omit<Extract<WorkerMessage, { type: "done" }>, "output">;
+
+/** Splits a `done` that carries an output into output + done; other messages pass as they are. */
+export function splitDone(message: WorkerMessage): DeliveredMessage[] | null {
+  if (message.type !== "done" || message.output === undefined) return null;
+  const { output, ...done } = message;
+  return [
+    {
+      v: message.v,
+      type: "output",
+      id: message.id,
+      index: 0,
+      value: output.value,
+      files: output.files,
+    },
+    done,
+  ];
+}
+
 /** A worker message about one prediction (a `log` with an id, output, terminal...). */
 export type PredictionMessage =
   | (Omit<Extract<WorkerMessage, { type: "log" }>, "id"> & { id: string })
   | Extract<
-    WorkerMessage,
+    DeliveredMessage,
     { type: "started" | "output" | "metric" | "done" | "failed" | "canceled" }
   >;

@@ -4,9 +4,11 @@
 import { type ChildExit, forEachLine, readLines, spawnChild, TextTail } from "../process/mod.ts";
 import {
   decodeWorkerMessage,
+  type DeliveredMessage,
   encodeServerMessage,
   ProtocolError,
   type ServerMessageBody,
+  splitDone,
   type WorkerMessage,
 } from "./protocol.ts";
 import { resolvePythonDir } from "./python_dir.ts";
@@ -33,7 +35,7 @@ export interface WorkerSpawnOptions {
 
 /** Something the worker did: a protocol message, or its end. */
 export type WorkerEvent =
-  | WorkerMessage
+  | DeliveredMessage
   | { type: "exit"; exit: ChildExit; stderrTail: string; reason: string | null };
 
 /** A running worker. */
@@ -117,7 +119,9 @@ function spawnPythonWorker(
           return false;
         }
         if (message.type === "fatal") fatalReason = message.reason;
-        onEvent(message);
+        const split = splitDone(message);
+        if (split === null) onEvent(message);
+        else for (const part of split) onEvent(part);
       });
     } catch {
       // stdout closed abruptly: the exit status says what happened

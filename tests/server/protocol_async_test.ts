@@ -6,7 +6,7 @@ import { startFixture, startReceiver, waitFor } from "../_helpers.ts";
 
 const ASYNC = { prefer: "respond-async" };
 
-Deno.test("Prefer: respond-async answers 202 starting at once and the webhook gets the result", async () => {
+Deno.test("Prefer: respond-async answers 202 with the live state at once and the webhook gets the result", async () => {
   const hook = startReceiver();
   const s = await startFixture("slow");
   try {
@@ -17,7 +17,7 @@ Deno.test("Prefer: respond-async answers 202 starting at once and the webhook ge
     }, ASYNC);
     assertEquals(r.status, 202);
     assertEquals(r.body.id, "async-1");
-    assertEquals(r.body.status, "starting");
+    assertEquals(r.body.status, "processing", "the 202 says what the prediction is doing");
     await waitFor(() => hook.received.some((h) => h.json().status === "succeeded"));
     const last = hook.received.at(-1)!.json();
     assertEquals(last.id, "async-1");
@@ -71,7 +71,7 @@ Deno.test("PUT /predictions/{id} with a new id runs it like POST (sync and async
     const async = await s.request("PUT", "/predictions/put-async", { input: { text: "c" } }, ASYNC);
     assertEquals(async.status, 202);
     assertEquals(async.body.id, "put-async");
-    assertEquals(async.body.status, "starting");
+    assertEquals(async.body.status, "processing");
     await waitFor(() => s.server.service.inFlight.length === 0);
   } finally {
     await s.close();

@@ -151,7 +151,7 @@ Deno.test("COG_SETUP_TIMEOUT fails a setup() that runs too long: SETUP_FAILED an
     assert(typeof h.body.setup.completed_at === "string");
     const p = await s.request("POST", "/predictions", {});
     assertEquals(p.status, 503);
-    assertMatch(p.body.error, /Setup has not finished yet/);
+    assertMatch(p.body.error, /^Setup failed, so this server cannot run predictions/);
   } finally {
     await s.close();
     await Deno.remove(dir, { recursive: true });

@@ -35,7 +35,7 @@ Deno.test("POST /trainings async answers 202 and sends webhooks", async () => {
       webhook: hook.url,
     }, ASYNC);
     assertEquals(r.status, 202);
-    assertEquals(r.body.status, "starting");
+    assertEquals(r.body.status, "processing", "the 202 says what the prediction is doing");
     await waitFor(() => hook.received.some((h) => h.json().status === "succeeded"));
     assertEquals(hook.received.at(-1)!.json().output, { weights: "w-2", steps: 2 });
   } finally {

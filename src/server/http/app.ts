@@ -105,10 +105,8 @@ export function createApp(service: PredictionService, options: AppOptions): Open
     }, { kind, mode });
     if (!result.ok) {
       switch (result.reason) {
-        case "not_ready":
-          return json({ error: MESSAGES.notReady, status: "failed" }, 503);
-        case "shutting_down":
-          return json({ error: MESSAGES.shuttingDown, status: "failed" }, 503);
+        case "unavailable":
+          return json({ error: MESSAGES.unavailable[result.why], status: "failed" }, 503);
         case "busy":
           return json({ error: MESSAGES.busy, status: "failed" }, 409);
         case "invalid":
@@ -123,18 +121,11 @@ export function createApp(service: PredictionService, options: AppOptions): Open
       }
     }
     const prediction = result.prediction;
-    if (mode === "async") {
-      return json({ ...prediction.toResponse(), status: "starting" }, 202);
-    }
+    if (mode === "async") return json(prediction.toResponse(), 202);
     if (mode === "sse") return sse(prediction);
     const release = prediction.hold();
     const signal = request.signal;
-    const onAbort = () => {
-      if (!prediction.isTerminal) {
-        log("info", `client went away: canceling ${prediction.id}`);
-        service.cancel(prediction.id);
-      }
-    };
+    const onAbort = () => service.cancel(prediction.id, "client_gone");
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       await prediction.terminal;
@@ -162,7 +153,7 @@ export function createApp(service: PredictionService, options: AppOptions): Open
   }
 
   function sse(prediction: Prediction): Response {
-    const stream = service.subscribe(prediction.id);
+    const stream = service.openEventStream(prediction.id);
     if (stream === "not_found") return json({ error: MESSAGES.notFound }, 404);
     if (stream === "too_many") return json({ error: MESSAGES.tooManySubscribers }, 429);
     return new Response(stream, {
@@ -175,26 +166,7 @@ export function createApp(service: PredictionService, options: AppOptions): Open
     });
   }
 
-  // POST /predictions skips Hono's router and Context (the hot path: a measurable
-  // share of the server's CPU per prediction); same handler, same error handling.
-  const honoFetch = app.fetch;
-  app.fetch = (request, ...rest) => {
-    if (request.method === "POST" && pathOf(request.url) === "/predictions") {
-      return create(request, "prediction", null).catch((error) =>
-        onError(error, "POST", "/predictions")
-      );
-    }
-    return honoFetch(request, ...rest);
-  };
   return app;
-}
-
-/** The path of an absolute URL when it has no query or fragment, else null. */
-function pathOf(url: string): string | null {
-  const slash = url.indexOf("/", url.indexOf("//") + 2);
-  if (slash === -1) return null;
-  const path = url.slice(slash);
-  return path.includes("?") || path.includes("#") ? null : path;
 }
 
 /** What Hono's c.json makes, minus its Headers bookkeeping. */

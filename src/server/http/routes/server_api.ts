@@ -17,7 +17,16 @@ const SetupSchema = z.object({
 
 /** The /health-check body, with this server's additions (queue, defunct_reason). */
 export const HealthReportSchema = z.object({
-  status: z.enum(["UNKNOWN", "STARTING", "READY", "BUSY", "SETUP_FAILED", "DEFUNCT", "UNHEALTHY"]),
+  status: z.enum([
+    "UNKNOWN",
+    "STARTING",
+    "READY",
+    "BUSY",
+    "SETUP_FAILED",
+    "DEFUNCT",
+    "UNHEALTHY",
+    "SHUTTING_DOWN",
+  ]),
   setup: SetupSchema.optional(),
   version: z.record(z.string(), z.string()),
   user_healthcheck_error: z.string().optional(),
@@ -31,9 +40,13 @@ const Empty = z.object({}).openapi("Empty");
 const healthRoute = createRoute({
   method: "get",
   path: "/health-check",
-  summary: "Health and setup state (always 200)",
+  summary: "Health and setup state (200; 503 once shutdown began, for readiness probes)",
   responses: {
     200: { description: "Health", content: { "application/json": { schema: HealthReportSchema } } },
+    503: {
+      description: "SHUTTING_DOWN: the server is draining and takes no new predictions",
+      content: { "application/json": { schema: HealthReportSchema } },
+    },
   },
 });
 
@@ -80,7 +93,12 @@ export function registerServerApi(
   metrics: MetricsRegistry,
   onShutdown: () => void,
 ): void {
-  app.openapi(healthRoute, async (c) => c.json(await service.health(), 200));
+  app.openapi(healthRoute, async (c) => {
+    const report = await service.health();
+    // Cog answers 200 in every state; a draining server answers 503 so that
+    // readiness probes and load balancers stop sending it traffic.
+    return report.status === "SHUTTING_DOWN" ? c.json(report, 503) : c.json(report, 200);
+  });
   app.openapi(shutdownRoute, (c) => {
     onShutdown();
     return c.json({}, 200);
