@@ -194,16 +194,22 @@ export interface CliServer {
 /**
  * Spawns `main.ts serve --no-docker -p 0 ...args` in `cwd` and resolves once it
  * printed "Serving at" and its health is `waitFor` (default READY; null: don't wait).
+ * With `ownProcessGroup` the server's pid is also its process group id.
  */
 export async function spawnCliServer(
   cwd: string,
   args: string[] = [],
   env: Record<string, string> = {},
   waitForStatus: string | null = "READY",
+  options: { ownProcessGroup?: boolean } = {},
 ): Promise<CliServer> {
   const main = new URL("../main.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, "serve", "--no-docker", "-p", "0", ...args],
+  const command = [Deno.execPath(), "run", "-A", main, "serve", "--no-docker", "-p", "0", ...args];
+  // setsid: the server leads a process group of its own, which a test can signal
+  // as a whole (as a terminal's Ctrl+C or systemd's KillMode=control-group do).
+  if (options.ownProcessGroup) command.unshift("setsid");
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
     cwd,
     env,
     stdin: "null",
@@ -251,6 +257,69 @@ export async function spawnCliServer(
       const status = await child.status;
       await drained;
       return status;
+    },
+  };
+}
+
+/** A real HTTP server that never answers (see {@linkcode startStallingServer}). */
+export interface StallingServer {
+  url: string;
+  /** Requests received. */
+  hits(): number;
+  /** Requests whose client has not gone away yet. */
+  open(): number;
+  /** Answers whatever is still waiting and stops. */
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP server that never answers: a stalled download source, or an upload
+ * receiver that hangs. Plain TCP, so it sees at once when a client goes away
+ * (it reads and discards whatever arrives until the connection closes).
+ */
+export function startStallingServer(): StallingServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  let hits = 0;
+  const serve = async () => {
+    for await (const conn of listener) {
+      hits++;
+      conns.add(conn);
+      (async () => {
+        const buffer = new Uint8Array(64 * 1024);
+        try {
+          while ((await conn.read(buffer)) !== null) {
+            // discard: never answer
+          }
+        } catch {
+          // reset by the client
+        } finally {
+          conns.delete(conn);
+          try {
+            conn.close();
+          } catch {
+            // already closed
+          }
+        }
+      })();
+    }
+  };
+  const serving = serve().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    hits: () => hits,
+    open: () => conns.size,
+    close: async () => {
+      listener.close();
+      for (const conn of [...conns]) {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }
+      conns.clear();
+      await serving;
     },
   };
 }

@@ -10,7 +10,7 @@ import type { Phase } from "../../src/server/lifecycle.ts";
 import { SlotPool } from "../../src/server/slots.ts";
 import type { WorkerEvent, WorkerHandle, WorkerSpawner } from "../../src/worker/mod.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { waitFor } from "../_helpers.ts";
+import { startStallingServer, waitFor } from "../_helpers.ts";
 
 /** How long a cancel may take to settle here (in-process, no Python: really a few ms). */
 const SETTLE_BOUND_MS = 2000;
@@ -111,38 +111,6 @@ function scriptedWorker(outputFile: string, sent: string[]): WorkerSpawner {
       exited,
     };
     return handle;
-  };
-}
-
-/** A real HTTP server that never answers (until the client goes away, or close()). */
-function startStallingServer(): {
-  url: string;
-  hits: () => number;
-  /** Requests whose client has not gone away. */
-  open: () => number;
-  close(): Promise<void>;
-} {
-  let hits = 0;
-  const pending = new Set<() => void>();
-  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (request) => {
-    hits++;
-    return new Promise<Response>((resolve) => {
-      const answer = () => {
-        pending.delete(answer);
-        resolve(new Response("gone"));
-      };
-      pending.add(answer);
-      request.signal.addEventListener("abort", answer, { once: true });
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    hits: () => hits,
-    open: () => pending.size,
-    close: () => {
-      for (const answer of [...pending]) answer();
-      return server.shutdown();
-    },
   };
 }
 

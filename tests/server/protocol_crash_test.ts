@@ -67,7 +67,9 @@ Deno.test("a crash fails every in-flight async prediction of that worker", async
         webhook_events_filter: ["completed"],
       }, { prefer: "respond-async" });
     }
-    await waitFor(() => ["x1", "x2", "x3"].every((id) => s.server.service.get(id)?.logs() !== ""));
+    await waitFor(() =>
+      ["x1", "x2", "x3"].every((id) => (s.server.service.get(id)?.logs() ?? "") !== "")
+    );
     s.server.service.killWorkers();
     await waitFor(() => hook.received.length === 3, 20_000);
     for (const h of hook.received) {

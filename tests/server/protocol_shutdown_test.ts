@@ -11,6 +11,7 @@ import {
   startFixture,
   startReceiver,
   waitFor,
+  writeProject,
 } from "../_helpers.ts";
 
 const ASYNC = { prefer: "respond-async" };
@@ -72,7 +73,7 @@ Deno.test("POST /shutdown drains async predictions and delivers their completed 
       webhook: hook.url,
       webhook_events_filter: ["completed"],
     }, ASYNC);
-    await waitFor(() => s.server.service.get("drain-1")?.logs() !== "");
+    await waitFor(() => (s.server.service.get("drain-1")?.logs() ?? "") !== "");
     await s.request("POST", "/shutdown");
     const refused = await fetch(`${s.url}/predictions`, { method: "POST" }).catch(() => null);
     if (refused) {
@@ -100,7 +101,7 @@ Deno.test("predictions still running after COG_SHUTDOWN_GRACE are canceled and t
       webhook: hook.url,
       webhook_events_filter: ["completed"],
     });
-    await waitFor(() => s.server.service.get("long-1")?.logs() !== "");
+    await waitFor(() => (s.server.service.get("long-1")?.logs() ?? "") !== "");
     await s.request("POST", "/shutdown");
     const answer = await sync;
     assertEquals(answer.status, 200);
@@ -235,5 +236,97 @@ Deno.test("shutdown gives up on a webhook receiver that keeps failing after the 
   } finally {
     await s.close();
     await hook.close();
+  }
+});
+
+Deno.test("while draining, health says SHUTTING_DOWN with 503 and new predictions get their own 503", async () => {
+  const s = await startFixture("slow", { settings: { COG_SHUTDOWN_GRACE: "20" } });
+  const running = s.request("POST", "/predictions", { id: "d-1", input: { seconds: 0.8 } });
+  await waitFor(() => (s.server.service.get("d-1")?.logs() ?? "") !== "");
+  const stopping = s.server.shutdown();
+  try {
+    const health = await s.request("GET", "/health-check");
+    assertEquals(health.status, 503);
+    assertEquals(health.body.status, "SHUTTING_DOWN");
+    const refused = await s.request("POST", "/predictions", { input: { seconds: 0 } });
+    assertEquals(refused.status, 503);
+    assertEquals(refused.body.error, "The server is shutting down");
+    assertEquals((await running).body.status, "succeeded", "the running one finishes");
+  } finally {
+    await stopping;
+  }
+});
+
+Deno.test("a worker that dies during the drain is not restarted and the drain ends at once", async () => {
+  const s = await startFixture("slow", { settings: { COG_SHUTDOWN_GRACE: "30" } });
+  const running = s.request("POST", "/predictions", { id: "k-1", input: { seconds: 20 } });
+  await waitFor(() => (s.server.service.get("k-1")?.logs() ?? "") !== "");
+  const started = Date.now();
+  const stopping = s.server.shutdown();
+  s.server.service.killWorkers(); // as a signal to the whole process group would
+  const answer = await running;
+  await stopping;
+  assertEquals(answer.body.status, "failed");
+  assertMatch(answer.body.error, /exited during shutdown/);
+  assert(Date.now() - started < 15_000, "well inside the 30 s grace period");
+  assert(!s.logs.some((l) => l.includes("restarting the worker")), s.logs.join("\n"));
+  assert(!s.logs.some((l) => l.includes("reloading")), "setup() never runs again");
+});
+
+Deno.test("SIGTERM to the whole process group while shutdown waits on webhooks: setup() ran once, exit within the grace period", async () => {
+  const dir = await writeProject({
+    "cog.yaml": 'predict: "predict.py:Predictor"\n',
+    "predict.py": [
+      "from cog import BasePredictor",
+      "class Predictor(BasePredictor):",
+      "    def setup(self):",
+      "        print('SETUP-RAN')",
+      "    def predict(self, seconds: float = 0.1) -> str:",
+      "        import time",
+      "        time.sleep(seconds)",
+      "        return 'done'",
+      "",
+    ].join("\n"),
+  });
+  let calls = 0;
+  // The receiver refuses the first deliveries, so shutdown has webhooks to wait for.
+  const hook = startReceiver(() => new Response("later", { status: ++calls <= 4 ? 503 : 200 }));
+  const grace = 20;
+  const cli = await spawnCliServer(
+    dir,
+    [],
+    {
+      COG_SHUTDOWN_GRACE: String(grace),
+      COG_WEBHOOK_RETRY_BASE_MS: "150",
+    },
+    "READY",
+    { ownProcessGroup: true },
+  );
+  try {
+    const r = await post(`${cli.url}/predictions`, {
+      id: "g-1",
+      input: { seconds: 0.1 },
+      webhook: hook.url,
+      webhook_events_filter: ["completed"],
+    }, ASYNC);
+    assertEquals(r.status, 202);
+    await waitFor(() => calls >= 1, 10_000, "the first webhook attempt");
+    const started = Date.now();
+    await fetch(`${cli.url}/shutdown`, { method: "POST" }).then((x) => x.body?.cancel());
+    Deno.kill(-cli.child.pid, "SIGTERM"); // the whole group: server and (unless it has its own) worker
+    const status = await cli.exit();
+    const took = Date.now() - started;
+    assertEquals(status.code, 0, cli.output());
+    assert(took < grace * 1000, `exited after ${took} ms`);
+    assertEquals(cli.output().split("SETUP-RAN").length - 1, 1, "setup() ran once");
+    assert(!cli.output().includes("restarting the worker"), cli.output());
+    assertEquals(hook.received.at(-1)?.json().status, "succeeded", "the webhook was delivered");
+  } finally {
+    try {
+      Deno.kill(-cli.child.pid, "SIGKILL");
+    } catch { /* already gone */ }
+    await cli.exit();
+    await hook.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });
