@@ -20,6 +20,7 @@ import {
   WEBHOOK_EVENTS,
   type WebhookEventName,
 } from "./prediction.ts";
+import { DEFAULT_HISTORY, type HistoryOptions, PredictionHistory } from "./history.ts";
 import { Runtime, type SetupRecord } from "./runtime.ts";
 import { PredictionStream, type StreamOptions } from "./sse.ts";
 import { WebhookDispatcher, type WebhookOptions } from "./webhook.ts";
@@ -111,6 +112,8 @@ export interface ServiceOptions {
   drainTimeoutMs: number;
   /** File touched on the first READY health check (Kubernetes: /var/run/cog/ready), or null. */
   readyFile?: string | null;
+  /** Retention of ended predictions (GET /predictions/{id}); default one hour, 1000 entries. */
+  history?: HistoryOptions;
 }
 
 interface Entry {
@@ -151,9 +154,15 @@ export class PredictionService {
   #readyFileWritten = false;
   #listeners = new Set<() => void>();
   #observers = new Set<ServiceObserver>();
+  /** Every prediction created, running or ended (bounded). */
+  readonly history: PredictionHistory;
 
   constructor(options: ServiceOptions) {
     this.#options = options;
+    this.history = new PredictionHistory({
+      ...(options.history ?? DEFAULT_HISTORY),
+      now: () => this.#now().getTime(),
+    });
     const make = (kind: "prediction" | "training", ref: string | null) =>
       ref === null ? null : new Runtime({
         kind,
@@ -256,6 +265,11 @@ export class PredictionService {
   /** The in-flight prediction with this id, if any. */
   get(id: string): Prediction | undefined {
     return this.#entries.get(id)?.prediction;
+  }
+
+  /** The prediction with this id, in flight or ended and retained (GET /predictions/{id}). */
+  lookup(id: string): Prediction | undefined {
+    return this.#entries.get(id)?.prediction ?? this.history.get(id);
   }
 
   #baseStatus(): HealthStatus {
@@ -410,6 +424,7 @@ export class PredictionService {
       queued: false,
     };
     this.#entries.set(prediction.id, entry);
+    this.history.add(prediction);
     if (prediction.webhook) {
       entry.webhook = new WebhookDispatcher(prediction, prediction.webhook, {
         ...this.#options.webhooks,
@@ -737,15 +752,16 @@ export class PredictionService {
   }
 
   /**
-   * Requests cancellation. Returns false when the id is unknown or finished.
-   * Queued and preparing predictions end at once; running ones when the
-   * worker confirms.
+   * Requests cancellation. Returns false when the id is unknown (or expired);
+   * true, changing nothing, when it already ended (idempotent). Queued and
+   * preparing predictions end at once; running ones when the worker confirms.
    */
   cancel(id: string): boolean {
     const entry = this.#entries.get(id);
-    if (!entry || entry.prediction.isTerminal) return false;
+    if (!entry) return this.history.get(id) !== undefined;
+    if (entry.prediction.isTerminal) return true;
     const first = entry.prediction.requestCancel();
-    if (!first) return false;
+    if (!first) return true;
     if (entry.queued) {
       entry.prediction.cancel(this.#now());
       return true;
