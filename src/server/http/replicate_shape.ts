@@ -158,9 +158,10 @@ function chunksOf(prediction: Prediction): Json[] {
 }
 
 /**
- * A prediction as Replicate's SSE stream: what happened so far (logs, then
- * the output chunks), then live events until `done`. Leaving it changes
- * nothing about the prediction.
+ * A prediction as Replicate's SSE stream: what happened so far (the log
+ * lines, then the output chunks: the prediction's state, so nothing is ever
+ * truncated), then live events until `done`. Leaving it changes nothing
+ * about the prediction.
  */
 export function replicateEventStream(
   prediction: Prediction,
@@ -197,8 +198,12 @@ export function replicateEventStream(
         stop();
         controller.close();
       };
+      // One logs event per line (a replay cannot tell where the chunks were).
+      const sendLogs = (text: string) => {
+        for (const line of text.replace(/\n$/, "").split("\n")) send("logs", line);
+      };
       const logs = prediction.logs();
-      if (logs) send("logs", logs.replace(/\n$/, ""));
+      if (logs) sendLogs(logs);
       for (const chunk of chunksOf(prediction)) send("output", chunkText(chunk));
       if (prediction.isTerminal) {
         finish();
@@ -216,7 +221,7 @@ export function replicateEventStream(
             send("output", chunkText(event.chunk));
             return;
           case "log":
-            send("logs", event.data.replace(/\n$/, ""));
+            sendLogs(event.data);
             return;
           case "completed":
             finish();
