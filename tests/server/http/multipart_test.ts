@@ -6,7 +6,7 @@
 import { assertEquals, assertRejects } from "../../_assert.ts";
 import {
   boundaryOf,
-  MultipartError,
+  type MultipartError,
   type MultipartEvent,
   readMultipart,
 } from "../../../src/server/http/_multipart.ts";
