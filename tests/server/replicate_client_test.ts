@@ -8,6 +8,7 @@
 import Replicate from "replicate";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
 import { startFixture, waitFor } from "../_helpers.ts";
+import { authorized, preferWait } from "../../src/server/http/routes/replicate.ts";
 
 const encoder = new TextEncoder();
 
@@ -316,4 +317,59 @@ Deno.test("bad /v1 requests get Replicate-style errors", async () => {
   } finally {
     await s.close();
   }
+});
+
+Deno.test("POST /v1/files takes a multipart body whose Content-Type lacks the boundary (as some clients send it)", async () => {
+  const s = await startFixture("echo");
+  try {
+    const body = [
+      "--b0undary\r\n",
+      'Content-Disposition: form-data; name="content"; filename="note.txt"\r\n',
+      "Content-Type: text/plain\r\n\r\n",
+      "plain text\r\n",
+      "--b0undary\r\n",
+      'Content-Disposition: form-data; name="metadata"\r\n\r\n',
+      '{"a":[1]}\r\n',
+      "--b0undary--\r\n",
+    ].join("");
+    const r = await fetch(`${s.url}/v1/files`, {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data" },
+      body,
+    });
+    assertEquals(r.status, 201);
+    const file = await r.json();
+    assertEquals([file.name, file.content_type, file.size], ["note.txt", "text/plain", 10]);
+    assertEquals(file.metadata, { a: [1] });
+    assertEquals(await (await fetch(file.urls.download)).text(), "plain text");
+    const truncated = await fetch(`${s.url}/v1/files`, {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data" },
+      body: body.slice(0, 120),
+    });
+    assertEquals(truncated.status, 400);
+    assertMatch((await truncated.json()).detail, /ends early/);
+    assertEquals((await s.request("GET", "/v1/files")).body.results.length, 1, "nothing kept");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("Prefer: wait is read as Replicate reads it, and tokens are compared whole", () => {
+  assertEquals(preferWait(null), null);
+  assertEquals(preferWait("respond-async"), null);
+  assertEquals(preferWait("wait"), 60);
+  assertEquals(preferWait("wait=5"), 5);
+  assertEquals(preferWait("respond-async, wait=3"), 3);
+  assertEquals(preferWait("wait=0"), 1);
+  assertEquals(preferWait("wait=3600"), 60);
+  assertEquals(preferWait("waiting"), null);
+  assert(authorized(null, undefined));
+  assert(authorized("Bearer whatever", undefined));
+  assert(authorized("Bearer t0k", "t0k"));
+  assert(authorized("Token t0k", "t0k"));
+  assert(!authorized("Bearer t0", "t0k"));
+  assert(!authorized("Bearer t0kk", "t0k"));
+  assert(!authorized("t0k", "t0k"));
+  assert(!authorized(null, "t0k"));
 });
