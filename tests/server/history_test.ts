@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertThrows } from "../_assert.ts";
 import { startFixture, waitFor } from "../_helpers.ts";
 import { PredictionHistory } from "../../src/server/history.ts";
+import { readSettings } from "../../src/cli/server.ts";
 import { Prediction } from "../../src/server/prediction.ts";
 
 const ASYNC = { prefer: "respond-async" };
@@ -187,4 +188,13 @@ Deno.test("PredictionHistory holds an ended prediction's files only when its out
   history.clear();
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert(runningReleased, "given back when dropped");
+});
+
+Deno.test("the retention settings default to an hour and 1000 predictions and are read from the environment", () => {
+  const defaults = readSettings({});
+  assertEquals([defaults.predictionRetentionMs, defaults.predictionHistory], [3600_000, 1000]);
+  const set = readSettings({ COG_PREDICTION_RETENTION: "1.5", COG_PREDICTION_HISTORY: "7" });
+  assertEquals([set.predictionRetentionMs, set.predictionHistory], [1500, 7]);
+  const odd = readSettings({ COG_PREDICTION_RETENTION: "-4", COG_PREDICTION_HISTORY: "nope" });
+  assertEquals([odd.predictionRetentionMs, odd.predictionHistory], [0, 1000]);
 });
