@@ -87,13 +87,20 @@ export function authorized(header: string | null, token: string | undefined): bo
   return timingSafeEqual(digest(match[1]), digest(token));
 }
 
-/** Reads a JSON object body within `limit` bytes; throws a Response for a bad one. */
-async function readJsonObject(request: Request, limit: number): Promise<Record<string, unknown>> {
+/** A JSON object body, or the error answer for a bad one. */
+type JsonBody = { ok: true; value: Record<string, unknown> } | { ok: false; response: Response };
+
+/** Reads a JSON object body within `limit` bytes. */
+async function readJsonObject(request: Request, limit: number): Promise<JsonBody> {
+  const refuse = (status: number, title: string, detail: string): JsonBody => ({
+    ok: false,
+    response: problem(status, title, detail),
+  });
   const type = (request.headers.get("content-type") ?? "application/json").split(";")[0].trim()
     .toLowerCase();
   if (type !== "application/json" && !type.endsWith("+json")) {
     await request.body?.cancel();
-    throw problem(415, "Unsupported media type", `Send application/json, not ${type}`);
+    return refuse(415, "Unsupported media type", `Send application/json, not ${type}`);
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -101,7 +108,7 @@ async function readJsonObject(request: Request, limit: number): Promise<Record<s
     for await (const chunk of request.body) {
       size += chunk.length;
       if (size > limit) {
-        throw problem(413, "Request too large", `The body is larger than the ${limit} byte limit`);
+        return refuse(413, "Request too large", `The body is larger than the ${limit} byte limit`);
       }
       chunks.push(chunk);
     }
@@ -112,29 +119,24 @@ async function readJsonObject(request: Request, limit: number): Promise<Record<s
     all.set(chunk, offset);
     offset += chunk.length;
   }
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(all);
-  } catch {
-    throw problem(400, "Malformed body", "The request body is not valid UTF-8");
-  }
   let raw: unknown;
   try {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(all);
     raw = text.trim() === "" ? {} : JSON.parse(text);
   } catch (error) {
-    throw problem(400, "Malformed JSON", (error as Error).message);
+    return refuse(400, "Malformed body", `The body is not valid JSON: ${(error as Error).message}`);
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw problem(422, "Invalid request", "The request body must be a JSON object");
+    return refuse(422, "Invalid request", "The request body must be a JSON object");
   }
   if (tooDeep(raw, MAX_JSON_DEPTH)) {
-    throw problem(
+    return refuse(
       422,
       "Invalid request",
       `The body is nested more than ${MAX_JSON_DEPTH} levels deep`,
     );
   }
-  return raw as Record<string, unknown>;
+  return { ok: true, value: raw as Record<string, unknown> };
 }
 
 /** Registers /v1/* on the app. */
@@ -188,22 +190,14 @@ export function registerReplicateApi(
   });
 
   async function create(c: Context, named: { owner: string; name: string } | null) {
-    let body: z.infer<typeof CreateSchema>;
-    try {
-      const parsed = CreateSchema.safeParse(await readJsonObject(c.req.raw, options.bodyLimit));
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        return problem(
-          422,
-          "Invalid request",
-          `${issue.path.join(".") || "body"}: ${issue.message}`,
-        );
-      }
-      body = parsed.data;
-    } catch (error) {
-      if (error instanceof Response) return error;
-      throw error;
+    const read = await readJsonObject(c.req.raw, options.bodyLimit);
+    if (!read.ok) return read.response;
+    const parsed = CreateSchema.safeParse(read.value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return problem(422, "Invalid request", `${issue.path.join(".") || "body"}: ${issue.message}`);
     }
+    const body = parsed.data;
     let ref: ModelRef;
     const asked = body.version ?? null;
     const pinned = asked === null ? null : /^([^/\s]+\/[^/:\s]+):(.+)$/.exec(asked);
