@@ -8,7 +8,8 @@ import { watchProject } from "./_watch.ts";
 import { createApp } from "../server/http/app.ts";
 import { createLogger, type Logger } from "../server/log.ts";
 import { PredictionService } from "../server/service.ts";
-import { fetchWebhookSender } from "../server/webhook.ts";
+import { UploadStore } from "../server/uploads.ts";
+import { fetchWebhookSender, parseWebhookSecret } from "../server/webhook.ts";
 import { COG_VERSION } from "../server/wire.ts";
 import { createPythonWorkerSpawner, type WorkerSpawner } from "../worker/mod.ts";
 
@@ -81,6 +82,10 @@ export function readSettings(env: Record<string, string | undefined>) {
     bodyLimit: envNumber(env.COG_MAX_BODY_BYTES) ?? 100 * 1024 * 1024,
     maxRedirects: Math.max(0, Math.floor(envNumber(env.COG_MAX_REDIRECTS) ?? 10)),
     readyFile: env.COG_READY_FILE || "/var/run/cog/ready",
+    predictionRetentionMs: Math.max(0, envNumber(env.COG_PREDICTION_RETENTION) ?? 3600) * 1000,
+    predictionHistory: Math.max(0, Math.floor(envNumber(env.COG_PREDICTION_HISTORY) ?? 1000)),
+    webhookSecret: env.COG_WEBHOOK_SECRET ? parseWebhookSecret(env.COG_WEBHOOK_SECRET) : undefined,
+    apiToken: env.COG_API_TOKEN || undefined,
   };
 }
 
@@ -112,6 +117,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     workerEnv.COG_MAX_CONCURRENCY = String(configConcurrency);
   }
 
+  // /v1/files uploads: kept a day (at most 1000 files, 10 request-bodies' worth of bytes).
+  const uploads = new UploadStore({
+    dir: `${tmpDir}/uploads`,
+    maxFileBytes: settings.bodyLimit,
+    maxFiles: 1000,
+    maxTotalBytes: 10 * settings.bodyLimit,
+    ttlMs: 24 * 3600_000,
+  });
   const service = new PredictionService({
     projectDir,
     predictRef: mode === "train" ? null : predictRef,
@@ -131,11 +144,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       attempts: 3,
       uploadTimeoutMs: 600_000,
       userAgent: settings.userAgent,
+      fetch: uploads.fetchThrough(),
     },
     webhooks: {
       sender: fetchWebhookSender,
       throttleMs: settings.throttleMs,
       authToken: settings.webhookToken,
+      secret: settings.webhookSecret,
       userAgent: `cog-deno/${COG_VERSION}`,
       maxRetries: 12,
       retryBaseMs: settings.webhookRetryBaseMs,
@@ -152,6 +167,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     drainTimeoutMs: settings.drainTimeoutMs,
     // Cog writes this file under Kubernetes (KUBERNETES_SERVICE_HOST set) once ready.
     readyFile: settingsEnv.KUBERNETES_SERVICE_HOST ? settings.readyFile : null,
+    history: {
+      retentionMs: settings.predictionRetentionMs,
+      maxEntries: settings.predictionHistory,
+    },
   });
 
   let resolveFinished!: (code: number) => void;
@@ -177,6 +196,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     onShutdown: () => void shutdown(),
     bodyLimit: settings.bodyLimit,
     log: (level, message) => log(level, message),
+    uploads,
+    apiToken: settings.apiToken,
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {

@@ -14,6 +14,7 @@ import type { PredictionMessage, WorkerSpawner } from "../worker/mod.ts";
 import { Admission } from "./admission.ts";
 import { EventFanout, withTimeout } from "./fanout.ts";
 import type { FileOptions } from "./files.ts";
+import { DEFAULT_HISTORY, type HistoryOptions, PredictionHistory } from "./history.ts";
 import { HealthMonitor, type HealthReport, type HealthStatus, type Unavailable } from "./health.ts";
 import { type CancelSource, PredictionLifecycle } from "./lifecycle.ts";
 import {
@@ -93,6 +94,8 @@ export interface ServiceOptions {
   drainTimeoutMs: number;
   /** File touched on the first READY health check (Kubernetes: /var/run/cog/ready), or null. */
   readyFile?: string | null;
+  /** Retention of ended predictions (GET /predictions/{id}); default one hour, 1000 entries. */
+  history?: HistoryOptions;
 }
 
 /** A live prediction: its lifecycle, the runtime it runs on, its SSE stream. */
@@ -126,9 +129,15 @@ export class PredictionService {
   #dirCounter = 0;
   #listeners = new Set<() => void>();
   #observers = new Set<ServiceObserver>();
+  /** Every prediction created, running or ended (bounded). */
+  readonly history: PredictionHistory;
 
   constructor(options: ServiceOptions) {
     this.#options = options;
+    this.history = new PredictionHistory({
+      ...(options.history ?? DEFAULT_HISTORY),
+      now: () => this.#now().getTime(),
+    });
     this.#admission = new Admission(options.queueSize);
     this.#fanout = new EventFanout({
       webhooks: options.webhooks,
@@ -245,6 +254,11 @@ export class PredictionService {
     return this.#live.get(id)?.lifecycle.prediction;
   }
 
+  /** The prediction with this id, in flight or ended and retained (GET /predictions/{id}). */
+  lookup(id: string): Prediction | undefined {
+    return this.#live.get(id)?.lifecycle.prediction ?? this.history.get(id);
+  }
+
   /** The lifecycle of an in-flight prediction (tests and diagnostics). */
   lifecycle(id: string): PredictionLifecycle | undefined {
     return this.#live.get(id)?.lifecycle;
@@ -332,6 +346,7 @@ export class PredictionService {
       },
     });
     this.#live.set(prediction.id, { lifecycle, runtime, stream });
+    this.history.add(prediction);
     this.#admission.admit({ lifecycle, runtime });
     this.#notify();
     return { ok: true, prediction };
@@ -408,12 +423,15 @@ export class PredictionService {
   }
 
   /**
-   * Cancels an in-flight prediction, in whatever phase it is. Returns false
-   * when the id is unknown or already finished.
+   * Cancels a prediction, in whatever phase it is. Idempotent: true (changing
+   * nothing) when it already ended and is retained; false only when the id is
+   * unknown or expired.
    */
   cancel(id: string, source: CancelSource = "request"): boolean {
     const live = this.#live.get(id);
-    return live ? live.lifecycle.cancel(source) : false;
+    if (!live) return this.history.get(id) !== undefined;
+    live.lifecycle.cancel(source);
+    return true;
   }
 
   /**

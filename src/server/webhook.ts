@@ -1,8 +1,10 @@
 // Webhook delivery for one prediction: event filter, Cog's throttle, one
 // ordered queue per prediction (a pending non-terminal update is replaced by
 // a newer one, so the queue stays bounded), retries with backoff for the
-// terminal event. Delivery never blocks the prediction.
+// terminal event, and Standard Webhooks signatures (the headers Replicate
+// sends) when a secret is set. Delivery never blocks the prediction.
 
+import { encodeBase64 } from "./_base64.ts";
 import { deadline } from "./_deadline.ts";
 import type { Prediction, PredictionEvent, WebhookEventName } from "./prediction.ts";
 
@@ -28,6 +30,8 @@ export interface WebhookOptions {
   throttleMs: number;
   /** Sent as `Authorization: Bearer ...` when set. */
   authToken?: string;
+  /** Signing key (COG_WEBHOOK_SECRET, see {@linkcode parseWebhookSecret}): adds webhook-id/-timestamp/-signature. */
+  secret?: Uint8Array;
   userAgent: string;
   /** Retries of the terminal event (Cog: 12). */
   maxRetries: number;
@@ -40,6 +44,56 @@ export interface WebhookOptions {
 }
 
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * The key bytes of a Standard Webhooks secret: `whsec_` followed by base64
+ * (the prefix is optional, as in the clients' `validateWebhook`). Throws a
+ * TypeError saying what is wrong.
+ */
+export function parseWebhookSecret(secret: string): Uint8Array {
+  const encoded = secret.startsWith("whsec_") ? secret.slice("whsec_".length) : secret;
+  let key: Uint8Array | null = null;
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) && encoded.length % 4 === 0) {
+    try {
+      key = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+    } catch {
+      key = null;
+    }
+  }
+  if (!key || key.length < 16) {
+    throw new TypeError(
+      "COG_WEBHOOK_SECRET must be whsec_ followed by at least 16 bytes in base64 " +
+        "(e.g. whsec_$(head -c 32 /dev/urandom | base64))",
+    );
+  }
+  return key;
+}
+
+const keys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+
+/**
+ * The `webhook-signature` value for one attempt: `v1,` + base64 HMAC-SHA256
+ * of `id.timestamp.body` (Standard Webhooks).
+ */
+export async function signWebhook(
+  secret: Uint8Array,
+  message: { id: string; timestamp: number; body: string },
+): Promise<string> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      secret as Uint8Array<ArrayBuffer>,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    keys.set(secret, key);
+  }
+  const signed = new TextEncoder().encode(`${message.id}.${message.timestamp}.${message.body}`);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await key, signed));
+  return `v1,${encodeBase64(mac)}`;
+}
 
 function eventName(event: PredictionEvent): WebhookEventName | null {
   switch (event.type) {
@@ -148,6 +202,8 @@ export class WebhookDispatcher {
       ...this.#prediction.traceHeaders,
     };
     if (this.#options.authToken) headers.authorization = `Bearer ${this.#options.authToken}`;
+    // One id per delivery: its retries keep it, so receivers can drop duplicates.
+    const webhookId = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
     const attempts = delivery.terminal ? this.#options.maxRetries + 1 : 1;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (this.#abort.signal.aborted) return;
@@ -155,13 +211,23 @@ export class WebhookDispatcher {
         const delay = this.#options.retryBaseMs * 2 ** Math.min(attempt, 10);
         await sleep(delay, this.#abort.signal);
       }
+      if (this.#options.secret) {
+        const timestamp = Math.floor(this.#now() / 1000);
+        headers["webhook-id"] = webhookId;
+        headers["webhook-timestamp"] = String(timestamp);
+        headers["webhook-signature"] = await signWebhook(this.#options.secret, {
+          id: webhookId,
+          timestamp,
+          body: delivery.body,
+        });
+      }
       let outcome: string;
       const limit = deadline(this.#options.timeoutMs, this.#abort.signal);
       try {
         const status = await this.#options.sender({
           url: this.#url,
           body: delivery.body,
-          headers,
+          headers: { ...headers },
           signal: limit.signal,
         });
         if (status >= 200 && status < 300) return;

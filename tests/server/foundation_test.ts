@@ -271,7 +271,8 @@ Deno.test("unknown paths are 404 and wrong methods 405", async () => {
   try {
     assertEquals((await s.request("GET", "/nope")).status, 404);
     assertEquals((await s.request("GET", "/predictions")).status, 405);
-    assertEquals((await s.request("GET", "/predictions/abc")).status, 405);
+    assertEquals((await s.request("DELETE", "/predictions/abc")).status, 405);
+    assertEquals((await s.request("GET", "/predictions/abc")).status, 404, "an unknown id");
   } finally {
     await s.close();
   }

@@ -218,7 +218,8 @@ async function runCase(phase: Exclude<Phase, "settled">, source: Source): Promis
     await waitFor(() => lifecycle.inFlightCount === 0, SETTLE_BOUND_MS, "nothing in flight");
     await waitFor(() => stall.open() === 0, SETTLE_BOUND_MS, "the stalled transfer to be dropped");
     assertEquals(lifecycle.holdsSlot, false, "the slot is free");
-    assertEquals(service.cancel("p"), false, "a second cancel changes nothing");
+    assertEquals(service.cancel("p"), true, "a second cancel is accepted (idempotent)...");
+    assertEquals(prediction.status, "canceled", "...and changes nothing");
     if (shutdown) await shutdown;
     if (blocker) {
       assertEquals(blocker.isTerminal, source === "shutdown", "only shutdown ends the blocker");

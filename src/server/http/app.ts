@@ -10,6 +10,9 @@ import { COG_VERSION, MESSAGES } from "../wire.ts";
 import { BodyError, DEFAULT_BODY_LIMIT, readCreateBody } from "./schemas.ts";
 import { registerUiRoutes } from "./routes/ui.ts";
 import { registerServerApi } from "./routes/server_api.ts";
+import { registerPredictionReads } from "./routes/prediction_reads.ts";
+import { registerReplicateApi } from "./routes/replicate.ts";
+import type { UploadStore } from "../uploads.ts";
 
 /** Dependencies of the HTTP app. */
 export interface AppOptions {
@@ -18,6 +21,10 @@ export interface AppOptions {
   /** Request body limit in bytes (default 100 MiB). */
   bodyLimit?: number;
   log?: (level: "info" | "warn" | "error", message: string) => void;
+  /** Files of the /v1 files API (the same store resolves their URLs as inputs). */
+  uploads?: UploadStore;
+  /** COG_API_TOKEN: required on /v1 when set. */
+  apiToken?: string;
 }
 
 type Kind = "prediction" | "training";
@@ -52,6 +59,12 @@ export function createApp(service: PredictionService, options: AppOptions): Open
     return doc ? c.json(doc) : c.json({ error: MESSAGES.schemaUnavailable }, 503);
   });
   registerServerApi(app, service, new MetricsRegistry(service), options.onShutdown);
+  registerPredictionReads(app, service, { bodyLimit });
+  registerReplicateApi(app, service, {
+    apiToken: options.apiToken,
+    uploads: options.uploads ?? null,
+    bodyLimit,
+  });
 
   for (
     const [kind, base] of [["prediction", "/predictions"], ["training", "/trainings"]] as const

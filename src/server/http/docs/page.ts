@@ -39,6 +39,16 @@ export const DOCS_HTML = `<!doctype html>
       <h2>Endpoints <span class="hint">click one to expand it and try it</span></h2>
       <div id="endpoints"></div>
     </section>
+    <section class="panel" id="other-apis">
+      <h2>Other ways in</h2>
+      <p>Replicate's HTTP API is served under <code>/v1</code>: point the official clients at
+      <code>http://HOST:PORT/v1</code> (JavaScript <code>baseUrl</code>) or
+      <code>http://HOST:PORT</code> (Python <code>base_url</code>) and run any
+      <code>owner/name</code> reference; <code>POST /v1/files</code> uploads file inputs.
+      WebSocket streaming: open <code>ws://HOST:PORT/predictions</code>, send the JSON body of
+      <code>POST /predictions</code>, receive one <code>{"event", "data"}</code> message per event.
+      <code>GET /predictions/{id}</code> reads any recent prediction.</p>
+    </section>
     <section class="panel" id="schemas-panel">
       <h2>All schemas</h2>
       <div id="schemas"></div>
