@@ -394,6 +394,8 @@ browserTest("the pages make no request to any host but the server", async () => 
         "/_cog/ui.css",
         "/_cog/lib.js",
         "/_cog/dom.js",
+        "/_cog/form.js",
+        "/_cog/output.js",
         "/_cog/playground.js",
         "/_cog/docs.js",
       ]

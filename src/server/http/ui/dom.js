@@ -54,7 +54,7 @@ export function baseUrl() {
  * GETs a JSON resource relative to the page: its status (0 if unreachable) and
  * parsed body (null if it was not JSON).
  * @param {string} path
- * @returns {Promise<{ status: number; body: any }>}
+ * @returns {Promise<{ status: number; body: unknown }>}
  */
 export async function getJson(path) {
   try {

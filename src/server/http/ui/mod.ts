@@ -7,7 +7,9 @@
 import DOCS_HTML from "./docs.html" with { type: "text" };
 import DOCS_JS from "./docs.js" with { type: "text" };
 import DOM_JS from "./dom.js" with { type: "text" };
+import FORM_JS from "./form.js" with { type: "text" };
 import LIB_JS from "./lib.js" with { type: "text" };
+import OUTPUT_JS from "./output.js" with { type: "text" };
 import PLAYGROUND_HTML from "./playground.html" with { type: "text" };
 import PLAYGROUND_JS from "./playground.js" with { type: "text" };
 import UI_CSS from "./ui.css" with { type: "text" };
@@ -34,6 +36,8 @@ export const UI_ASSETS: Readonly<Record<string, UiAsset>> = {
   "/_cog/ui.css": { body: UI_CSS, type: "text/css; charset=utf-8" },
   "/_cog/lib.js": { body: LIB_JS, type: JS },
   "/_cog/dom.js": { body: DOM_JS, type: JS },
+  "/_cog/form.js": { body: FORM_JS, type: JS },
+  "/_cog/output.js": { body: OUTPUT_JS, type: JS },
   "/_cog/playground.js": { body: PLAYGROUND_JS, type: JS },
   "/_cog/docs.js": { body: DOCS_JS, type: JS },
 };

@@ -6,26 +6,23 @@
 // client-chosen id so Cancel can address it) and renders the result.
 
 import { $, baseUrl, el, getJson } from "./dom.js";
+import { collectInput, fieldElement, showFieldErrors } from "./form.js";
 import {
-  constraintText,
   curlCommand,
-  defaultText,
   errorMessage,
   formatSeconds,
   inputFields,
   isConcatenateOutput,
   isStreamingModel,
-  mediaKind,
   newPredictionId,
-  parseFieldValue,
   parseSse,
   shortenDataUrls,
   sleep,
   typeLabel,
 } from "./lib.js";
+import { renderItem, renderOutput } from "./output.js";
 
 /** @typedef {import("./lib.js").Field} Field */
-/** @typedef {import("./lib.js").FieldValue} FieldValue */
 /** @typedef {import("./lib.js").SchemaNode} SchemaNode */
 
 /** @typedef {{ status?: string; setup?: { logs?: string } | null }} HealthReport */
@@ -160,240 +157,12 @@ function buildForm() {
   if (state.fields.length === 0) {
     container.appendChild(el("p", { class: "notice", text: "This model takes no inputs." }));
   }
-  for (const field of state.fields) container.appendChild(fieldElement(field));
-}
-
-/**
- * @param {Field} field
- * @returns {HTMLElement}
- */
-function fieldElement(field) {
-  const id = "field-" + field.name;
-  const wrapper = el("div", { class: "field", "data-field": field.name, "data-kind": field.kind });
-  wrapper.appendChild(el("label", { class: "name", for: id }, [
-    el("code", { text: field.name }),
-    el("span", { class: "type", text: field.typeLabel }),
-    field.required && !field.hasDefault ? el("span", { class: "req", text: "required" }) : null,
-  ]));
-  if (field.description) wrapper.appendChild(el("div", { class: "desc", text: field.description }));
-  wrapper.appendChild(control(field, id));
-  /** @type {string[]} */
-  const meta = [];
-  if (field.hasDefault) meta.push("default: " + JSON.stringify(field.default));
-  const constraints = constraintText(field);
-  if (constraints) meta.push(constraints);
-  if (field.kind === "file") meta.push("upload a file (sent as a data URL) or paste a URL");
-  if (field.kind === "files") meta.push("upload files and/or paste URLs, one per line");
-  if (field.kind === "lines") meta.push("one item per line");
-  if (field.kind === "json") meta.push("JSON value");
-  if (meta.length) wrapper.appendChild(el("div", { class: "meta", text: meta.join(" · ") }));
-  wrapper.appendChild(el("div", { class: "error hidden" }));
-  return wrapper;
-}
-
-/**
- * The editor of one field: the element carrying `data-name` (or a row holding it).
- * @param {Field} field
- * @param {string} id
- * @returns {HTMLElement}
- */
-function control(field, id) {
-  const initial = defaultText(field);
-  const common = { id, name: field.name, "data-name": field.name };
-  switch (field.kind) {
-    case "select": {
-      const input = el("select", common);
-      if (!field.hasDefault || field.default === null) {
-        input.appendChild(el("option", { value: "", text: field.required ? "Choose…" : "(none)" }));
-      }
-      for (const choice of field.choices || []) {
-        const option = el("option", { value: String(choice), text: String(choice) });
-        if (field.hasDefault && String(field.default) === String(choice)) option.selected = true;
-        input.appendChild(option);
-      }
-      input.addEventListener("change", updateCurl);
-      return input;
-    }
-    case "boolean": {
-      const input = el("input", { type: "checkbox", ...common });
-      input.checked = field.default === true;
-      const text = el("span", { class: "type", text: String(input.checked) });
-      input.addEventListener("change", () => {
-        text.textContent = String(input.checked);
-        updateCurl();
-      });
-      return el("div", { class: "check-row" }, [input, text]);
-    }
-    case "integer":
-    case "number": {
-      const low = field.minimum !== null ? field.minimum : field.exclusiveMinimum;
-      const high = field.maximum !== null ? field.maximum : field.exclusiveMaximum;
-      const step = field.kind === "integer" ? "1" : "any";
-      const input = el("input", { type: "number", step, min: low, max: high, ...common });
-      input.value = initial;
-      input.addEventListener("input", updateCurl);
-      if (low === null || high === null) return input;
-      const rangeStep = field.kind === "integer" ? 1 : (high - low) / 100 || 0.01;
-      const range = el("input", {
-        type: "range",
-        min: low,
-        max: high,
-        step: rangeStep,
-        "aria-label": field.name + " slider",
-        tabindex: "-1",
-      });
-      range.value = initial === "" ? String(low) : initial;
-      range.addEventListener("input", () => {
-        input.value = field.kind === "integer" ? range.value : String(Number(range.value));
-        updateCurl();
-      });
-      input.addEventListener("input", () => {
-        if (input.value !== "") range.value = input.value;
-      });
-      return el("div", { class: "range-row" }, [range, input]);
-    }
-    case "secret": {
-      const input = el("input", { type: "password", autocomplete: "off", ...common });
-      input.value = initial;
-      input.addEventListener("input", updateCurl);
-      return input;
-    }
-    case "file":
-    case "files": {
-      const many = field.kind === "files";
-      const picker = el("input", { type: "file", id, "data-name": field.name, multiple: many });
-      const url = many
-        ? el("textarea", {
-          rows: 2,
-          placeholder: "https://… (one per line)",
-          "data-url-for": field.name,
-        })
-        : el("input", {
-          type: "url",
-          placeholder: "or paste a URL: https://…",
-          "data-url-for": field.name,
-        });
-      url.value = initial;
-      const preview = el("div", { class: "preview" });
-      picker.addEventListener("change", () => {
-        preview.textContent = "";
-        for (const file of Array.from(picker.files || [])) {
-          if (file.type.indexOf("image/") === 0) {
-            const image = el("img", { alt: file.name });
-            const reader = new FileReader();
-            reader.onload = () => {
-              image.src = /** @type {string} */ (reader.result);
-            };
-            reader.readAsDataURL(file);
-            preview.appendChild(image);
-          } else {
-            preview.appendChild(
-              el("div", { class: "meta", text: file.name + " (" + file.size + " bytes)" }),
-            );
-          }
-        }
-        updateCurl();
-      });
-      url.addEventListener("input", updateCurl);
-      return el("div", { class: "file-row" }, [picker, url, preview]);
-    }
-    default: {
-      const rows = field.kind === "json" || field.kind === "lines"
-        ? 4
-        : Math.min(8, Math.max(1, Math.ceil(initial.length / 60), initial.split("\n").length));
-      const input = el("textarea", {
-        rows,
-        minlength: field.minLength,
-        maxlength: field.maxLength,
-        spellcheck: field.kind === "text" ? "true" : "false",
-        ...common,
-      });
-      input.value = initial;
-      input.addEventListener("input", updateCurl);
-      return input;
-    }
-  }
-}
-
-/**
- * @param {File} file
- * @returns {Promise<string>}
- */
-function readDataUrl(file) {
-  return new Promise((resolve, reject) => {
-    const reader = new FileReader();
-    reader.onload = () => resolve(/** @type {string} */ (reader.result));
-    reader.onerror = () => reject(reader.error || new Error("could not read " + file.name));
-    reader.readAsDataURL(file);
-  });
-}
-
-/**
- * Reads the form into {input, errors}; files become data URLs unless preview is true.
- * @param {boolean} preview
- * @returns {Promise<{ input: Record<string, unknown>; errors: Record<string, unknown> }>}
- */
-async function collectInput(preview) {
-  /** @type {Record<string, unknown>} */
-  const input = {};
-  /** @type {Record<string, unknown>} */
-  const errors = {};
-  for (const field of state.fields) {
-    /** @type {FieldValue} */
-    let result;
-    const name = CSS.escape(field.name);
-    if (field.kind === "file" || field.kind === "files") {
-      const picker = /** @type {HTMLInputElement} */ (
-        document.querySelector('input[type=file][data-name="' + name + '"]')
-      );
-      const urlBox = /** @type {HTMLInputElement | HTMLTextAreaElement} */ (
-        document.querySelector('[data-url-for="' + name + '"]')
-      );
-      const files = Array.from(picker.files || []);
-      /** @type {string[]} */
-      const urls = [];
-      for (const file of files) {
-        urls.push(
-          preview
-            ? "data:" + (file.type || "application/octet-stream") + ";base64,…[" + file.name + "]"
-            : await readDataUrl(file),
-        );
-      }
-      result = parseFieldValue(field, urlBox.value);
-      if (field.kind === "file" && urls.length) result = { ok: true, omit: false, value: urls[0] };
-      if (field.kind === "files" && urls.length) {
-        const typed = result.ok && !result.omit ? /** @type {string[]} */ (result.value) : [];
-        result = { ok: true, omit: false, value: urls.concat(typed) };
-      }
-    } else {
-      const node = /** @type {HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement} */ (
-        document.querySelector('[data-name="' + name + '"]')
-      );
-      result = parseFieldValue(
-        field,
-        field.kind === "boolean" ? /** @type {HTMLInputElement} */ (node).checked : node.value,
-      );
-    }
-    if (!result.ok) errors[field.name] = result.error;
-    else if (!result.omit) input[field.name] = result.value;
-  }
-  return { input, errors };
-}
-
-/** @param {Record<string, unknown>} errors */
-function showFieldErrors(errors) {
-  for (const wrapper of Array.from(document.querySelectorAll(".field"))) {
-    const message = errors[String(wrapper.getAttribute("data-field"))];
-    const box = /** @type {HTMLElement} */ (wrapper.querySelector(".error"));
-    wrapper.classList.toggle("invalid", Boolean(message));
-    box.textContent = message ? String(message) : "";
-    box.classList.toggle("hidden", !message);
-  }
+  for (const field of state.fields) container.appendChild(fieldElement(field, updateCurl));
 }
 
 async function updateCurl() {
   if (!state.doc) return;
-  const collected = await collectInput(true);
+  const collected = await collectInput(state.fields, true);
   state.curl = curlCommand(baseUrl(), { input: collected.input }, { streaming: state.streaming });
   if (!state.run) $("curl").textContent = state.curl;
 }
@@ -473,7 +242,7 @@ function resetOutput() {
 
 async function run() {
   if (state.run || !state.doc) return;
-  const collected = await collectInput(false);
+  const collected = await collectInput(state.fields, false);
   showFieldErrors(collected.errors);
   if (Object.keys(collected.errors).length) {
     showError("Please fix the highlighted inputs.");
@@ -661,7 +430,7 @@ function finish(prediction, current) {
   const value = prediction.output;
   if (!(current.streamed && state.concat && prediction.status === "succeeded")) {
     output.textContent = "";
-    output.appendChild(renderOutput(value, prediction.status));
+    output.appendChild(renderOutput(value, prediction.status, state.concat));
   }
   if (typeof prediction.logs === "string") $("logs").textContent = prediction.logs;
   showError(prediction.error ? String(prediction.error) : "");
@@ -671,103 +440,6 @@ function finish(prediction, current) {
     ? "predict_time " + formatSeconds(metrics.predict_time) + " · total " + total
     : "total " + total;
   $("raw").textContent = JSON.stringify(shortenDataUrls(prediction, 120), null, 2);
-}
-
-// ---- rendering outputs ----------------------------------------------------
-
-/**
- * @param {unknown} value
- * @param {string | undefined} status
- * @returns {HTMLElement}
- */
-function renderOutput(value, status) {
-  if (value === null || value === undefined) {
-    return el("div", {
-      class: "empty",
-      text: status === "succeeded" ? "(no output)" : "No output.",
-    });
-  }
-  if (Array.isArray(value)) {
-    if (state.concat && value.every((item) => typeof item === "string")) {
-      return el("pre", { class: "text-output", id: "stream-text", text: value.join("") });
-    }
-    const files = value.length > 0 &&
-      value.every((item) => typeof item === "string" && mediaKind(item) !== "text");
-    if (files) return el("div", {}, value.map((item) => renderItem(item)));
-    return jsonBlock(value);
-  }
-  if (value && typeof value === "object") {
-    const box = el("div", {}, [jsonBlock(value)]);
-    for (const [key, item] of Object.entries(value)) {
-      if (typeof item === "string" && mediaKind(item) !== "text") {
-        const rendered = renderItem(item);
-        rendered.insertBefore(el("div", { class: "caption", text: key }), rendered.firstChild);
-        box.appendChild(rendered);
-      }
-    }
-    return box;
-  }
-  return renderItem(value);
-}
-
-/**
- * @param {unknown} value
- * @returns {HTMLElement}
- */
-function jsonBlock(value) {
-  return el("pre", { class: "json", text: JSON.stringify(shortenDataUrls(value, 120), null, 2) });
-}
-
-/**
- * @param {unknown} value
- * @returns {HTMLElement}
- */
-function renderItem(value) {
-  const kind = mediaKind(value);
-  const item = el("div", { class: "item", "data-kind": kind });
-  if (kind === "text") {
-    if (typeof value === "string") {
-      item.appendChild(el("pre", { class: "text-output", text: value }));
-    } else item.appendChild(jsonBlock(value));
-    return item;
-  }
-  // mediaKind only finds a file in a string.
-  const url = /** @type {string} */ (value);
-  const name = fileName(url);
-  if (kind === "image") {
-    const image = el("img", { src: url, alt: name });
-    image.addEventListener("load", () => {
-      if (image.naturalWidth < 128) image.classList.add("pixel");
-    });
-    item.appendChild(image);
-  } else if (kind === "audio") {
-    item.appendChild(el("audio", { src: url, controls: true }));
-  } else if (kind === "video") {
-    item.appendChild(el("video", { src: url, controls: true }));
-  }
-  item.appendChild(el("div", { class: "caption" }, [
-    el("a", { href: url, download: name, text: kind === "file" ? "Download " + name : "Download" }),
-  ]));
-  return item;
-}
-
-/**
- * The name to download an output file as.
- * @param {string} value
- * @returns {string}
- */
-function fileName(value) {
-  if (value.indexOf("data:") === 0) {
-    const mime = value.slice(5).split(/[;,]/)[0] || "application/octet-stream";
-    return "output." + (mime.split("/")[1] || "bin").replace(/[^a-z0-9]/gi, "").slice(0, 8);
-  }
-  const path = value.split(/[?#]/)[0];
-  const last = path.slice(path.lastIndexOf("/") + 1);
-  try {
-    return decodeURIComponent(last) || "output";
-  } catch {
-    return last; // a malformed %-escape: show the name as it is rather than fail the render
-  }
 }
 
 async function cancel() {

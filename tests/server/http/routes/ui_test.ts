@@ -56,6 +56,8 @@ Deno.test("GET /docs and the /_cog assets are served with their content types", 
       "/_cog/ui.css": /^text\/css/,
       "/_cog/lib.js": /^text\/javascript/,
       "/_cog/dom.js": /^text\/javascript/,
+      "/_cog/form.js": /^text\/javascript/,
+      "/_cog/output.js": /^text\/javascript/,
       "/_cog/playground.js": /^text\/javascript/,
       "/_cog/docs.js": /^text\/javascript/,
     };
@@ -93,6 +95,8 @@ Deno.test("the /_cog assets are the files in src/server/http/ui, byte for byte",
       "/_cog/ui.css": "ui.css",
       "/_cog/lib.js": "lib.js",
       "/_cog/dom.js": "dom.js",
+      "/_cog/form.js": "form.js",
+      "/_cog/output.js": "output.js",
       "/_cog/playground.js": "playground.js",
       "/_cog/docs.js": "docs.js",
     };
@@ -138,7 +142,15 @@ Deno.test("everything the pages load, including each module's imports, is served
     }
     assertEquals(
       [...seen].sort(),
-      ["/_cog/docs.js", "/_cog/dom.js", "/_cog/lib.js", "/_cog/playground.js", "/_cog/ui.css"],
+      [
+        "/_cog/docs.js",
+        "/_cog/dom.js",
+        "/_cog/form.js",
+        "/_cog/lib.js",
+        "/_cog/output.js",
+        "/_cog/playground.js",
+        "/_cog/ui.css",
+      ],
     );
   } finally {
     await server.close();
