@@ -389,7 +389,16 @@ browserTest("the pages make no request to any host but the server", async () => 
       requests.filter((url) => url.startsWith("http")).map((url) => new URL(url).pathname),
     );
     for (
-      const path of ["/", "/_cog/ui.css", "/_cog/lib.js", "/_cog/playground.js", "/_cog/docs.js"]
+      const path of [
+        "/",
+        "/_cog/ui.css",
+        "/_cog/lib.js",
+        "/_cog/dom.js",
+        "/_cog/form.js",
+        "/_cog/output.js",
+        "/_cog/playground.js",
+        "/_cog/docs.js",
+      ]
     ) {
       assert(paths.has(path), `the page loaded ${path}`);
     }

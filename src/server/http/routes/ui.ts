@@ -3,8 +3,7 @@
 // assets under /_cog/. Everything is same-origin under a strict CSP.
 
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { DOCS_HTML, DOCS_JS } from "../docs/mod.ts";
-import { CLIENT_LIB_JS, PLAYGROUND_HTML, PLAYGROUND_JS, UI_CSS } from "../playground/mod.ts";
+import { DOCS_HTML, PLAYGROUND_HTML, UI_ASSETS } from "../ui/mod.ts";
 
 /** The Content-Security-Policy of the UI pages: nothing but this server (outputs may be remote). */
 export const UI_CSP = [
@@ -20,13 +19,6 @@ export const UI_CSP = [
   "form-action 'none'",
   "frame-ancestors 'self'",
 ].join("; ");
-
-const ASSETS: Record<string, { body: string; type: string }> = {
-  "/_cog/ui.css": { body: UI_CSS, type: "text/css; charset=utf-8" },
-  "/_cog/lib.js": { body: CLIENT_LIB_JS, type: "text/javascript; charset=utf-8" },
-  "/_cog/playground.js": { body: PLAYGROUND_JS, type: "text/javascript; charset=utf-8" },
-  "/_cog/docs.js": { body: DOCS_JS, type: "text/javascript; charset=utf-8" },
-};
 
 function uiResponse(body: string, type: string): Response {
   return new Response(body, {
@@ -74,7 +66,7 @@ export function registerUiRoutes(app: OpenAPIHono): void {
     c.res.headers.append("vary", "Accept");
   });
   app.get("/docs", () => uiResponse(DOCS_HTML, "text/html; charset=utf-8"));
-  for (const [path, asset] of Object.entries(ASSETS)) {
+  for (const [path, asset] of Object.entries(UI_ASSETS)) {
     app.get(path, () => uiResponse(asset.body, asset.type));
   }
 }

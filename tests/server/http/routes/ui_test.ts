@@ -55,6 +55,9 @@ Deno.test("GET /docs and the /_cog assets are served with their content types", 
       "/docs": /^text\/html/,
       "/_cog/ui.css": /^text\/css/,
       "/_cog/lib.js": /^text\/javascript/,
+      "/_cog/dom.js": /^text\/javascript/,
+      "/_cog/form.js": /^text\/javascript/,
+      "/_cog/output.js": /^text\/javascript/,
       "/_cog/playground.js": /^text\/javascript/,
       "/_cog/docs.js": /^text\/javascript/,
     };
@@ -76,6 +79,78 @@ Deno.test("GET /docs and the /_cog assets are served with their content types", 
         return r.status;
       }),
       404,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("the /_cog assets are the files in src/server/http/ui, byte for byte", async () => {
+  const server = await startFixture("echo");
+  try {
+    const dir = new URL("../../../../src/server/http/ui/", import.meta.url);
+    const served: Record<string, string> = {
+      "/": "playground.html",
+      "/docs": "docs.html",
+      "/_cog/ui.css": "ui.css",
+      "/_cog/lib.js": "lib.js",
+      "/_cog/dom.js": "dom.js",
+      "/_cog/form.js": "form.js",
+      "/_cog/output.js": "output.js",
+      "/_cog/playground.js": "playground.js",
+      "/_cog/docs.js": "docs.js",
+    };
+    for (const [path, file] of Object.entries(served)) {
+      const response = await fetch(`${server.url}${path}`, { headers: { accept: "text/html" } });
+      assertEquals(await response.text(), await Deno.readTextFile(new URL(file, dir)), path);
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("everything the pages load, including each module's imports, is served", async () => {
+  const server = await startFixture("echo");
+  try {
+    // What the HTML names (stylesheet, module preloads, scripts), then each script's imports,
+    // resolved the way a browser resolves them: relative to the file that names them.
+    const pending: URL[] = [];
+    for (const page of ["/", "/docs"]) {
+      const pageUrl = new URL(page, server.url);
+      const html = await fetch(pageUrl, { headers: { accept: "text/html" } }).then((r) => r.text());
+      const named = [...html.matchAll(/\b(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      assert(named.includes("_cog/playground.js") || named.includes("_cog/docs.js"), page);
+      for (const ref of named) {
+        const url = new URL(ref, pageUrl);
+        if (url.origin === pageUrl.origin && url.pathname.startsWith("/_cog/")) pending.push(url);
+      }
+      assertMatch(html, /<script type="module" src="_cog\/(playground|docs)\.js"><\/script>/);
+    }
+    const seen = new Set<string>();
+    while (pending.length > 0) {
+      const url = pending.pop()!;
+      if (seen.has(url.pathname)) continue;
+      seen.add(url.pathname);
+      const response = await fetch(url);
+      const text = await response.text();
+      assertEquals(response.status, 200, `${url.pathname} is served`);
+      if (!url.pathname.endsWith(".js")) continue;
+      for (const m of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms)) {
+        assert(m[1].startsWith("./"), `${url.pathname} imports ${m[1]}: only sibling files`);
+        pending.push(new URL(m[1], url));
+      }
+    }
+    assertEquals(
+      [...seen].sort(),
+      [
+        "/_cog/docs.js",
+        "/_cog/dom.js",
+        "/_cog/form.js",
+        "/_cog/lib.js",
+        "/_cog/output.js",
+        "/_cog/playground.js",
+        "/_cog/ui.css",
+      ],
     );
   } finally {
     await server.close();

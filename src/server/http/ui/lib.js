@@ -1,80 +1,94 @@
+// @ts-check
 // Pure helpers shared by the playground and /docs pages: reading the model's
 // OpenAPI schema into form fields, coercing form values, building the curl
-// command, classifying outputs and parsing an SSE stream. They are written as
-// typed, self-contained function declarations so they can be unit-tested here
-// and also shipped to the browser verbatim (see CLIENT_LIB_JS): each one may
-// only use its parameters, globals present in browsers, and the other helpers.
+// command, classifying outputs and parsing an SSE stream. An ES module served
+// verbatim at /_cog/lib.js and imported as is by the Deno unit tests, so it
+// touches no DOM: only its parameters and globals that browsers and Deno share.
 
-/** A JSON-ish schema node from the OpenAPI document. */
-export type SchemaNode = Record<string, unknown>;
+/** @typedef {Record<string, unknown>} SchemaNode A JSON-ish schema node from the OpenAPI document. */
 
-/** How a field is edited in the form. */
-export type FieldKind =
-  | "select"
-  | "integer"
-  | "number"
-  | "boolean"
-  | "file"
-  | "files"
-  | "secret"
-  | "text"
-  | "lines"
-  | "json";
+/**
+ * How a field is edited in the form.
+ * @typedef {"select" | "integer" | "number" | "boolean" | "file" | "files" | "secret" | "text" | "lines" | "json"} FieldKind
+ */
 
-/** One model input as the form shows it. */
-export interface Field {
-  name: string;
-  title: string;
-  kind: FieldKind;
-  /** The type as shown to a person: `integer`, `string (uri)`, `array<string>`. */
-  typeLabel: string;
-  description: string;
-  required: boolean;
-  hasDefault: boolean;
-  default: unknown;
-  choices: unknown[] | null;
-  minimum: number | null;
-  maximum: number | null;
-  exclusiveMinimum: number | null;
-  exclusiveMaximum: number | null;
-  minLength: number | null;
-  maxLength: number | null;
-  pattern: string | null;
-  order: number;
+/**
+ * One model input as the form shows it.
+ * @typedef {object} Field
+ * @property {string} name
+ * @property {string} title
+ * @property {FieldKind} kind
+ * @property {string} typeLabel The type as shown to a person: `integer`, `string (uri)`, `array<string>`.
+ * @property {string} description
+ * @property {boolean} required
+ * @property {boolean} hasDefault
+ * @property {unknown} default
+ * @property {unknown[] | null} choices
+ * @property {number | null} minimum
+ * @property {number | null} maximum
+ * @property {number | null} exclusiveMinimum
+ * @property {number | null} exclusiveMaximum
+ * @property {number | null} minLength
+ * @property {number | null} maxLength
+ * @property {string | null} pattern
+ * @property {number} order
+ */
+
+/**
+ * The result of reading one form value.
+ * @typedef {{ ok: true; omit: true } | { ok: true; omit: false; value: unknown } | { ok: false; error: string }} FieldValue
+ */
+
+/**
+ * One Server-Sent Event.
+ * @typedef {object} SseEvent
+ * @property {string} event
+ * @property {string} data
+ */
+
+/** @typedef {"image" | "audio" | "video" | "file" | "text"} MediaKind What a string output shows as. */
+
+/**
+ * Narrows `value` to a plain record ({} for anything that is not an object).
+ * @param {unknown} value
+ * @returns {SchemaNode}
+ */
+function record(value) {
+  return /** @type {SchemaNode} */ (value && typeof value === "object" ? value : {});
 }
 
-/** The result of reading one form value. */
-export type FieldValue =
-  | { ok: true; omit: true }
-  | { ok: true; omit: false; value: unknown }
-  | { ok: false; error: string };
-
-/** One Server-Sent Event. */
-export interface SseEvent {
-  event: string;
-  data: string;
-}
-
-/** Follows a local `$ref` (`#/components/schemas/X`), once per level, to the schema. */
-export function resolveRef(doc: SchemaNode, node: unknown): SchemaNode {
-  let current = (node && typeof node === "object" ? node : {}) as SchemaNode;
+/**
+ * Follows a local `$ref` (`#/components/schemas/X`), once per level, to the schema.
+ * @param {SchemaNode} doc
+ * @param {unknown} node
+ * @returns {SchemaNode}
+ */
+export function resolveRef(doc, node) {
+  let current = record(node);
   for (let depth = 0; depth < 16 && typeof current.$ref === "string"; depth++) {
-    const parts = (current.$ref as string).replace(/^#\//, "").split("/");
-    let target: unknown = doc;
+    const parts = current.$ref.replace(/^#\//, "").split("/");
+    /** @type {unknown} */
+    let target = doc;
     for (const part of parts) {
       target = target && typeof target === "object"
-        ? (target as Record<string, unknown>)[decodeURIComponent(part)]
+        ? record(target)[decodeURIComponent(part)]
         : undefined;
     }
-    current = (target && typeof target === "object" ? target : {}) as SchemaNode;
+    current = record(target);
   }
   return current;
 }
 
-/** Merges allOf/anyOf/oneOf wrappers (Pydantic's enum and Optional shapes) into one node. */
-export function flattenSchema(doc: SchemaNode, node: unknown): SchemaNode {
+/**
+ * Merges allOf/anyOf/oneOf wrappers (Pydantic's enum and Optional shapes) into one node.
+ * @param {SchemaNode} doc
+ * @param {unknown} node
+ * @returns {SchemaNode}
+ */
+export function flattenSchema(doc, node) {
   const base = resolveRef(doc, node);
-  const merged: SchemaNode = {};
+  /** @type {SchemaNode} */
+  const merged = {};
   for (const key of ["allOf", "anyOf", "oneOf"]) {
     const list = base[key];
     if (!Array.isArray(list)) continue;
@@ -92,8 +106,13 @@ export function flattenSchema(doc: SchemaNode, node: unknown): SchemaNode {
   return merged;
 }
 
-/** Describes a schema's type for a person: `integer`, `string (uri)`, `array<number>`. */
-export function typeLabel(doc: SchemaNode, node: unknown): string {
+/**
+ * Describes a schema's type for a person: `integer`, `string (uri)`, `array<number>`.
+ * @param {SchemaNode} doc
+ * @param {unknown} node
+ * @returns {string}
+ */
+export function typeLabel(doc, node) {
   const schema = flattenSchema(doc, node);
   if (Array.isArray(schema.enum)) {
     return (typeof schema.type === "string" ? schema.type : "enum") + " (choice)";
@@ -102,23 +121,38 @@ export function typeLabel(doc: SchemaNode, node: unknown): string {
   if (typeof schema.type !== "string") return "any";
   if (schema.format === "uri") return "file (uri)";
   if (schema["x-cog-secret"] === true || schema.format === "password") return "secret";
-  return schema.type as string;
+  return schema.type;
 }
 
-/** The model inputs of `schemaName` (default `Input`) as ordered form fields. */
-export function inputFields(doc: SchemaNode, schemaName?: string): Field[] {
-  const components = (doc.components ?? {}) as Record<string, unknown>;
-  const schemas = (components.schemas ?? {}) as Record<string, unknown>;
+/**
+ * A number from the schema, or null.
+ * @param {unknown} value
+ * @returns {number | null}
+ */
+function num(value) {
+  return typeof value === "number" ? value : null;
+}
+
+/**
+ * The model inputs of `schemaName` (default `Input`) as ordered form fields.
+ * @param {SchemaNode} doc
+ * @param {string} [schemaName]
+ * @returns {Field[]}
+ */
+export function inputFields(doc, schemaName) {
+  const schemas = record(record(doc.components).schemas);
   const input = resolveRef(doc, schemas[schemaName ?? "Input"]);
-  const properties = (input.properties ?? {}) as Record<string, unknown>;
-  const required = Array.isArray(input.required) ? input.required as string[] : [];
-  const fields: Field[] = [];
+  const properties = record(input.properties);
+  /** @type {unknown[]} */
+  const required = Array.isArray(input.required) ? input.required : [];
+  /** @type {Field[]} */
+  const fields = [];
   let position = 0;
   for (const [name, raw] of Object.entries(properties)) {
     const schema = flattenSchema(doc, raw);
     const items = flattenSchema(doc, schema.items);
-    const num = (value: unknown) => typeof value === "number" ? value : null;
-    let kind: FieldKind = "json";
+    /** @type {FieldKind} */
+    let kind = "json";
     if (Array.isArray(schema.enum)) kind = "select";
     else if (schema.type === "boolean") kind = "boolean";
     else if (schema.type === "integer") kind = "integer";
@@ -130,7 +164,7 @@ export function inputFields(doc: SchemaNode, schemaName?: string): Field[] {
     else if (schema.type === "array" && items.type === "string" && !Array.isArray(items.enum)) {
       kind = "lines";
     }
-    const order = typeof schema["x-order"] === "number" ? schema["x-order"] as number : 1e6;
+    const order = typeof schema["x-order"] === "number" ? schema["x-order"] : 1e6;
     fields.push({
       name,
       title: typeof schema.title === "string" ? schema.title : name,
@@ -143,7 +177,7 @@ export function inputFields(doc: SchemaNode, schemaName?: string): Field[] {
       required: required.includes(name),
       hasDefault: Object.prototype.hasOwnProperty.call(schema, "default"),
       default: schema.default,
-      choices: Array.isArray(schema.enum) ? schema.enum as unknown[] : null,
+      choices: Array.isArray(schema.enum) ? schema.enum : null,
       minimum: num(schema.minimum),
       maximum: num(schema.maximum),
       exclusiveMinimum: num(schema.exclusiveMinimum),
@@ -157,9 +191,14 @@ export function inputFields(doc: SchemaNode, schemaName?: string): Field[] {
   return fields.sort((a, b) => a.order - b.order);
 }
 
-/** Human-readable constraints of a field: `1 ≤ x ≤ 10`, `length 1–20`, `matches ^a+$`. */
-export function constraintText(field: Field): string {
-  const parts: string[] = [];
+/**
+ * Human-readable constraints of a field: `1 ≤ x ≤ 10`, `length 1–20`, `matches ^a+$`.
+ * @param {Field} field
+ * @returns {string}
+ */
+export function constraintText(field) {
+  /** @type {string[]} */
+  const parts = [];
   const low = field.minimum !== null
     ? field.minimum + " ≤ "
     : field.exclusiveMinimum !== null
@@ -183,8 +222,11 @@ export function constraintText(field: Field): string {
  * Reads one form value into the JSON the API expects. `raw` is the input's
  * string (or the checkbox state); an empty optional value is omitted so the
  * model's default applies.
+ * @param {Field} field
+ * @param {string | boolean} raw
+ * @returns {FieldValue}
  */
-export function parseFieldValue(field: Field, raw: string | boolean): FieldValue {
+export function parseFieldValue(field, raw) {
   if (field.kind === "boolean") return { ok: true, omit: false, value: raw === true };
   const text = typeof raw === "string" ? raw : String(raw);
   const blank = field.kind === "text" || field.kind === "secret" ? text === "" : text.trim() === "";
@@ -219,15 +261,19 @@ export function parseFieldValue(field: Field, raw: string | boolean): FieldValue
       try {
         return { ok: true, omit: false, value: JSON.parse(text) };
       } catch (error) {
-        return { ok: false, error: "invalid JSON: " + (error as Error).message };
+        return { ok: false, error: "invalid JSON: " + /** @type {Error} */ (error).message };
       }
     default:
       return { ok: true, omit: false, value: text };
   }
 }
 
-/** The text a form control starts with for a field's default. */
-export function defaultText(field: Field): string {
+/**
+ * The text a form control starts with for a field's default.
+ * @param {Field} field
+ * @returns {string}
+ */
+export function defaultText(field) {
   if (!field.hasDefault || field.default === null || field.default === undefined) return "";
   if (field.kind === "lines" || field.kind === "files") {
     return Array.isArray(field.default) ? field.default.map(String).join("\n") : "";
@@ -236,9 +282,14 @@ export function defaultText(field: Field): string {
   return String(field.default);
 }
 
-/** An example input object for docs: defaults, else the first choice, else a typed placeholder. */
-export function exampleInput(fields: Field[]): Record<string, unknown> {
-  const example: Record<string, unknown> = {};
+/**
+ * An example input object for docs: defaults, else the first choice, else a typed placeholder.
+ * @param {Field[]} fields
+ * @returns {Record<string, unknown>}
+ */
+export function exampleInput(fields) {
+  /** @type {Record<string, unknown>} */
+  const example = {};
   for (const field of fields) {
     if (field.hasDefault && field.default !== null) example[field.name] = field.default;
     else if (field.choices && field.choices.length > 0) example[field.name] = field.choices[0];
@@ -255,17 +306,23 @@ export function exampleInput(fields: Field[]): Record<string, unknown> {
   return example;
 }
 
-/** Quotes a string for a POSIX shell. */
-export function shellQuote(text: string): string {
+/**
+ * Quotes a string for a POSIX shell.
+ * @param {string} text
+ * @returns {string}
+ */
+export function shellQuote(text) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : "'" + text.replace(/'/g, "'\\''") + "'";
 }
 
-/** The curl command equivalent to a playground request. */
-export function curlCommand(
-  baseUrl: string,
-  body: unknown,
-  options?: { streaming?: boolean; path?: string },
-): string {
+/**
+ * The curl command equivalent to a playground request.
+ * @param {string} baseUrl
+ * @param {unknown} body
+ * @param {{ streaming?: boolean; path?: string }} [options]
+ * @returns {string}
+ */
+export function curlCommand(baseUrl, body, options) {
   const url = shellQuote(baseUrl + (options?.path ?? "/predictions"));
   const lines = [(options?.streaming ? "curl -sN -X POST " : "curl -s -X POST ") + url];
   lines.push("-H 'Content-Type: application/json'");
@@ -274,8 +331,13 @@ export function curlCommand(
   return lines.join(" \\\n  ");
 }
 
-/** A copy of `value` with long data: URLs shortened, for display only. */
-export function shortenDataUrls(value: unknown, keep?: number): unknown {
+/**
+ * A copy of `value` with long data: URLs shortened, for display only.
+ * @param {unknown} value
+ * @param {number} [keep]
+ * @returns {unknown}
+ */
+export function shortenDataUrls(value, keep) {
   const limit = keep ?? 48;
   if (typeof value === "string") {
     return value.startsWith("data:") && value.length > limit + 16
@@ -284,15 +346,40 @@ export function shortenDataUrls(value: unknown, keep?: number): unknown {
   }
   if (Array.isArray(value)) return value.map((item) => shortenDataUrls(item, limit));
   if (value && typeof value === "object") {
-    const copy: Record<string, unknown> = {};
+    /** @type {Record<string, unknown>} */
+    const copy = {};
     for (const [key, item] of Object.entries(value)) copy[key] = shortenDataUrls(item, limit);
     return copy;
   }
   return value;
 }
 
-/** What a string output is: an image/audio/video/other file URL, or plain text. */
-export function mediaKind(value: unknown): "image" | "audio" | "video" | "file" | "text" {
+/** @type {Record<string, string>} */
+const MIME_BY_EXTENSION = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  gif: "image/gif",
+  webp: "image/webp",
+  svg: "image/svg+xml",
+  bmp: "image/bmp",
+  avif: "image/avif",
+  wav: "audio/wav",
+  mp3: "audio/mpeg",
+  ogg: "audio/ogg",
+  flac: "audio/flac",
+  m4a: "audio/mp4",
+  mp4: "video/mp4",
+  webm: "video/webm",
+  mov: "video/quicktime",
+};
+
+/**
+ * What a string output is: an image/audio/video/other file URL, or plain text.
+ * @param {unknown} value
+ * @returns {MediaKind}
+ */
+export function mediaKind(value) {
   if (typeof value !== "string") return "text";
   let mime = "";
   if (value.startsWith("data:")) {
@@ -300,25 +387,10 @@ export function mediaKind(value: unknown): "image" | "audio" | "video" | "file" 
   } else if (/^(https?|blob):\/\/?\S+$/.test(value)) {
     const path = value.split(/[?#]/)[0].toLowerCase();
     const ext = path.slice(path.lastIndexOf(".") + 1);
-    const byExt: Record<string, string> = {
-      png: "image/png",
-      jpg: "image/jpeg",
-      jpeg: "image/jpeg",
-      gif: "image/gif",
-      webp: "image/webp",
-      svg: "image/svg+xml",
-      bmp: "image/bmp",
-      avif: "image/avif",
-      wav: "audio/wav",
-      mp3: "audio/mpeg",
-      ogg: "audio/ogg",
-      flac: "audio/flac",
-      m4a: "audio/mp4",
-      mp4: "video/mp4",
-      webm: "video/webm",
-      mov: "video/quicktime",
-    };
-    mime = path.lastIndexOf(".") > path.lastIndexOf("/") ? byExt[ext] ?? "application/x" : "";
+    // Object.hasOwn: an extension such as `.constructor` must not find Object.prototype's.
+    mime = path.lastIndexOf(".") > path.lastIndexOf("/")
+      ? Object.hasOwn(MIME_BY_EXTENSION, ext) ? MIME_BY_EXTENSION[ext] : "application/x"
+      : "";
     if (!mime) return "file";
   } else {
     return "text";
@@ -329,32 +401,43 @@ export function mediaKind(value: unknown): "image" | "audio" | "video" | "file" 
   return "file";
 }
 
-/** True when the Output schema is a ConcatenateIterator (chunks join into one text). */
-export function isConcatenateOutput(doc: SchemaNode): boolean {
-  const components = (doc.components ?? {}) as Record<string, unknown>;
-  const schemas = (components.schemas ?? {}) as Record<string, unknown>;
+/**
+ * True when the Output schema is a ConcatenateIterator (chunks join into one text).
+ * @param {SchemaNode} doc
+ * @returns {boolean}
+ */
+export function isConcatenateOutput(doc) {
+  const schemas = record(record(doc.components).schemas);
   const output = resolveRef(doc, schemas.Output);
   return output["x-cog-array-display"] === "concatenate";
 }
 
-/** True when POST /predictions accepts `Accept: text/event-stream` (an @streaming model). */
-export function isStreamingModel(doc: SchemaNode): boolean {
-  const paths = (doc.paths ?? {}) as Record<string, Record<string, Record<string, unknown>>>;
-  return paths["/predictions"]?.post?.["x-cog-streaming"] === true;
+/**
+ * True when POST /predictions accepts `Accept: text/event-stream` (an @streaming model).
+ * @param {SchemaNode} doc
+ * @returns {boolean}
+ */
+export function isStreamingModel(doc) {
+  const post = record(record(record(doc.paths)["/predictions"]).post);
+  return post["x-cog-streaming"] === true;
 }
 
 /**
  * Splits buffered SSE text into complete events plus the unfinished rest, so a
  * stream can be parsed chunk by chunk. Comments and blank keep-alives are skipped.
+ * @param {string} buffer
+ * @returns {{ events: SseEvent[]; rest: string }}
  */
-export function parseSse(buffer: string): { events: SseEvent[]; rest: string } {
+export function parseSse(buffer) {
   const normalized = buffer.replace(/\r\n?/g, "\n");
   const blocks = normalized.split("\n\n");
   const rest = blocks.pop() ?? "";
-  const events: SseEvent[] = [];
+  /** @type {SseEvent[]} */
+  const events = [];
   for (const block of blocks) {
     let event = "message";
-    const data: string[] = [];
+    /** @type {string[]} */
+    const data = [];
     for (const line of block.split("\n")) {
       if (line === "" || line.startsWith(":")) continue;
       const colon = line.indexOf(":");
@@ -369,15 +452,22 @@ export function parseSse(buffer: string): { events: SseEvent[]; rest: string } {
   return { events, rest };
 }
 
-/** A random prediction id (works outside secure contexts, unlike crypto.randomUUID). */
-export function newPredictionId(): string {
+/**
+ * A random prediction id (works outside secure contexts, unlike crypto.randomUUID).
+ * @returns {string}
+ */
+export function newPredictionId() {
   const bytes = new Uint8Array(12);
   crypto.getRandomValues(bytes);
   return "pg" + Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-/** Seconds for display: `0.42s`, `12.3s`, `2m 05s`. */
-export function formatSeconds(seconds: number): string {
+/**
+ * Seconds for display: `0.42s`, `12.3s`, `2m 05s`.
+ * @param {number} seconds
+ * @returns {string}
+ */
+export function formatSeconds(seconds) {
   if (!Number.isFinite(seconds) || seconds < 0) return "";
   if (seconds < 10) return seconds.toFixed(2) + "s";
   if (seconds < 60) return seconds.toFixed(1) + "s";
@@ -385,54 +475,23 @@ export function formatSeconds(seconds: number): string {
   return minutes + "m " + String(Math.floor(seconds % 60)).padStart(2, "0") + "s";
 }
 
-const HELPERS = [
-  resolveRef,
-  flattenSchema,
-  typeLabel,
-  inputFields,
-  constraintText,
-  parseFieldValue,
-  defaultText,
-  exampleInput,
-  shellQuote,
-  curlCommand,
-  shortenDataUrls,
-  mediaKind,
-  isConcatenateOutput,
-  isStreamingModel,
-  parseSse,
-  newPredictionId,
-  formatSeconds,
-];
-
-/** The helpers above as a browser script (function declarations in the global scope). */
-/** DOM helpers both pages use (strings: they need `document`, which the type-check does not). */
-const DOM_HELPERS_JS = String.raw`function $(id) { return document.getElementById(id); }
-
-function el(tag, attrs, children) {
-  var node = document.createElement(tag);
-  if (attrs) {
-    Object.keys(attrs).forEach(function (key) {
-      var value = attrs[key];
-      if (value === null || value === undefined || value === false) return;
-      if (key === "text") node.textContent = value;
-      else if (key === "class") node.className = value;
-      else node.setAttribute(key, value === true ? "" : String(value));
-    });
-  }
-  (children || []).forEach(function (child) {
-    if (child === null || child === undefined) return;
-    node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-  });
-  return node;
+/**
+ * The text to show for a caught error: its message, else the value itself.
+ * @param {unknown} error
+ * @returns {string}
+ */
+export function errorMessage(error) {
+  const message = error && typeof error === "object"
+    ? /** @type {{ message?: unknown }} */ (error).message
+    : undefined;
+  return String(message ? message : error);
 }
 
-function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
-
-function baseUrl() { return new URL(".", location.href).href.replace(/\/$/, ""); }
-`;
-
-/** The helpers as served at /_cog/lib.js, for the playground and /docs pages. */
-export const CLIENT_LIB_JS: string = "// cog playground helpers (generated from client_lib.ts)\n" +
-  '"use strict";\n' +
-  HELPERS.map((helper) => helper.toString()).join("\n\n") + "\n\n" + DOM_HELPERS_JS;
+/**
+ * Resolves after `ms` milliseconds.
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

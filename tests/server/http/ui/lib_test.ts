@@ -1,12 +1,13 @@
-// The playground's pure helpers: schema -> form fields, value coercion, curl,
-// output classification, incremental SSE parsing, and their browser bundle.
+// The pure helpers the playground and /docs pages share (src/server/http/ui/lib.js,
+// the same file the browser loads): schema -> form fields, value coercion, curl,
+// output classification, incremental SSE parsing.
 
 import { assert, assertEquals, assertMatch } from "../../../_assert.ts";
 import {
-  CLIENT_LIB_JS,
   constraintText,
   curlCommand,
   defaultText,
+  errorMessage,
   exampleInput,
   type Field,
   inputFields,
@@ -18,7 +19,7 @@ import {
   parseSse,
   shellQuote,
   shortenDataUrls,
-} from "../../../../src/server/http/playground/client_lib.ts";
+} from "../../../../src/server/http/ui/lib.js";
 
 const DOC = {
   paths: { "/predictions": { post: { "x-cog-streaming": true } } },
@@ -173,6 +174,8 @@ Deno.test("mediaKind classifies data URLs by MIME and http URLs by extension", (
   assertEquals(mediaKind("https://x.test/out/a.JPG?sig=1"), "image");
   assertEquals(mediaKind("http://x.test/a.mp3"), "audio");
   assertEquals(mediaKind("http://x.test/a.tar.gz"), "file");
+  assertEquals(mediaKind("http://x.test/a.constructor"), "file", "no Object.prototype lookup");
+  assertEquals(mediaKind("http://x.test/a.toString"), "file");
   assertEquals(mediaKind("hello world"), "text");
   assertEquals(mediaKind(42), "text");
 });
@@ -202,18 +205,9 @@ Deno.test("newPredictionId makes distinct URL-safe ids", () => {
   assert(a !== newPredictionId());
 });
 
-Deno.test("CLIENT_LIB_JS defines the same helpers as browser globals", () => {
-  const factory = new Function(
-    CLIENT_LIB_JS + "\nreturn { inputFields, curlCommand, parseSse, mediaKind };",
-  );
-  const lib = factory() as {
-    inputFields: typeof inputFields;
-    curlCommand: typeof curlCommand;
-    parseSse: typeof parseSse;
-    mediaKind: typeof mediaKind;
-  };
-  assertEquals(lib.inputFields(DOC), inputFields(DOC));
-  assertEquals(lib.curlCommand("http://h", { input: {} }), curlCommand("http://h", { input: {} }));
-  assertEquals(lib.mediaKind("data:image/png;base64,"), "image");
-  assert(!/\bimport\b|\bexport\b/.test(CLIENT_LIB_JS), "the bundle is a classic script");
+Deno.test("errorMessage shows an error's message, else the thrown value", () => {
+  assertEquals(errorMessage(new TypeError("Failed to fetch")), "Failed to fetch");
+  assertEquals(errorMessage("plain"), "plain");
+  assertEquals(errorMessage({ message: "" }), "[object Object]");
+  assertEquals(errorMessage(null), "null");
 });
