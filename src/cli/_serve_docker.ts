@@ -149,15 +149,10 @@ export async function serveWithDocker(
     if (rustLog) containerEnv.push(`RUST_LOG=${rustLog}`);
     const slug = defaultImageName(projectDir).replace(/^cog-/, "") || basename(projectDir);
     const urls = serverUrls(host, port);
-    // The server in the image reads COG_SETUP_TIMEOUT from its ENV (cog.yaml) and -e; the
-    // wait here follows the same value (shell < cog.yaml < -e) so it never gives up first.
-    const setupTimeout = Number(
-      {
-        COG_SETUP_TIMEOUT: env.get("COG_SETUP_TIMEOUT") ?? "",
-        ...environmentOverlay(config, parseEnvEntries(options.env ?? [])),
-      }
-        .COG_SETUP_TIMEOUT,
-    );
+    // The server in the image takes COG_SETUP_TIMEOUT from its ENV (cog.yaml) or -e; the wait
+    // here follows that value (else the shell's) so it does not give up before the server does.
+    const overlay = environmentOverlay(config, parseEnvEntries(options.env ?? []));
+    const setupTimeout = Number(overlay.COG_SETUP_TIMEOUT ?? env.get("COG_SETUP_TIMEOUT"));
     const setupTimeoutMs = options.setupTimeoutMs ??
       (setupTimeout > 0 ? setupTimeout * 1000 + 5_000 : 300_000);
 
