@@ -21,6 +21,15 @@ export function parseEnvEntries(
 }
 
 /**
+ * Whether this process runs in an image built from cog.yaml: its `ENV` lines (the predictor
+ * stubs, as in Cog, with `environment:` and `concurrency.max`) are then already in the
+ * environment, with `docker run -e` / a pod's `env:` over them.
+ */
+export function isImageEnvironment(env: Record<string, string | undefined>): boolean {
+  return Boolean(env.COG_PREDICT_TYPE_STUB || env.COG_TRAIN_TYPE_STUB);
+}
+
+/**
  * What the image bakes in as `ENV` from cog.yaml (`environment:`, then
  * `concurrency.max` as `COG_MAX_CONCURRENCY`, which the Dockerfile writes later),
  * with the `-e` values over it, as `docker run -e` puts them: the variables a

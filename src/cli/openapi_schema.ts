@@ -3,7 +3,7 @@
 // `cog build` runs it inside the image it built when the host cannot load the model.
 
 import { loadConfig } from "../config/mod.ts";
-import { environmentOverlay } from "./_env.ts";
+import { environmentOverlay, isImageEnvironment } from "./_env.ts";
 import { CliError } from "./_errors.ts";
 import { commandHelp, type CommandSpec, parseFlags } from "./_flags.ts";
 import { ModelSchemaError, projectOpenApiSchema } from "./_schema.ts";
@@ -33,7 +33,8 @@ export async function runOpenApiSchema(args: string[]): Promise<number> {
   });
   try {
     const doc = await projectOpenApiSchema(projectDir, config, {
-      env: environmentOverlay(config),
+      // In an image cog.yaml's environment is already there (ENV lines).
+      env: isImageEnvironment(Deno.env.toObject()) ? {} : environmentOverlay(config),
       timeoutMs: 120_000,
     });
     console.log(JSON.stringify(doc));

@@ -3,7 +3,7 @@
 // signal handling and graceful shutdown.
 
 import { loadConfig } from "../config/mod.ts";
-import { environmentOverlay, QUIET_STARTUP_VAR } from "./_env.ts";
+import { environmentOverlay, isImageEnvironment, QUIET_STARTUP_VAR } from "./_env.ts";
 import { watchProject } from "./_watch.ts";
 import { createApp } from "../server/http/app.ts";
 import { createLogger, type Logger } from "../server/log.ts";
@@ -106,8 +106,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     file: options.configFile,
   });
   // The server's settings as inside the image: shell < cog.yaml (ENV lines) < -e (docker run -e).
-  const overlay = environmentOverlay(config, options.env);
-  const settingsEnv = { ...(options.settings ?? Deno.env.toObject()), ...overlay };
+  // In the image cog.yaml is already in the environment, under docker run -e: not laid again.
+  const shellEnv = options.settings ?? Deno.env.toObject();
+  const overlay = isImageEnvironment(shellEnv)
+    ? { ...options.env }
+    : environmentOverlay(config, options.env);
+  const settingsEnv = { ...shellEnv, ...overlay };
   const log = options.logger ??
     createLogger({ env: settingsEnv });
   const quiet = envFlag(settingsEnv[QUIET_STARTUP_VAR]);

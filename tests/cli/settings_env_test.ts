@@ -247,3 +247,24 @@ Deno.test("cog serve with Docker starts its container with COG_QUIET_STARTUP=1 b
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("inside an image (predictor stubs in the environment) cog.yaml is not laid again over docker run -e", async () => {
+  const dir = await project(["COG_MAX_BODY_BYTES=2000", "GREETING=yaml"]);
+  try {
+    // What `docker run -e COG_MAX_BODY_BYTES=5000 <image>` gives the server: the image's ENV
+    // (here only the stub) with the -e value over it.
+    const s = await startFixture("", {
+      dir,
+      settings: { COG_PREDICT_TYPE_STUB: "predict.py:Predictor", COG_MAX_BODY_BYTES: "5000" },
+    });
+    try {
+      const r = await s.request("POST", "/predictions", { input: { text: "x".repeat(3000) } });
+      assertEquals(r.status, 200);
+      assert(r.body.output !== "yaml 3000", "cog.yaml's environment was laid over the image's");
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
