@@ -55,7 +55,11 @@ export async function modelSchema(options: ModelSchemaOptions): Promise<Record<s
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const first = message.split("\n")[0];
-    if (first.startsWith(SIGNATURE_ERROR)) {
+    // An annotation this python3 cannot evaluate (`int | None` before 3.10) may be fine on the
+    // image's Python; an undefined name (NameError) is wrong everywhere.
+    const versionDependent = first.includes("could not resolve the type annotations") &&
+      !first.includes(": NameError: ");
+    if (first.startsWith(SIGNATURE_ERROR) && !versionDependent) {
       throw new ModelSchemaError(
         "invalid",
         `Model schema is invalid: ${first.slice(SIGNATURE_ERROR.length)}`,

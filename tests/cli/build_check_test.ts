@@ -207,3 +207,39 @@ Deno.test("cog openapi-schema (what the build runs in the image) prints the docu
     await Deno.remove(invalid, { recursive: true });
   }
 });
+
+Deno.test("an annotation this python3 is too old to evaluate is left to the image; an undefined name is invalid", async () => {
+  let old: string | undefined;
+  try {
+    old = [...Deno.readDirSync(`${Deno.env.get("HOME")}/.pyenv/versions`)].map((e) => e.name)
+      .find((v) => v.startsWith("3.9."));
+  } catch {
+    old = undefined;
+  }
+  if (!old) {
+    console.log("SKIP: no Python 3.9 under ~/.pyenv to stand for an older host python3");
+    return;
+  }
+  const python = `${Deno.env.get("HOME")}/.pyenv/versions/${old}/bin/python3`;
+  const dir = await writeProject({
+    "cog.yaml": COG_YAML,
+    "predict.py": "from __future__ import annotations\n" + predictor("x: int | None = None"),
+  });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MAIN, "openapi-schema"],
+      cwd: dir,
+      stdin: "null",
+      env: { NO_COLOR: "1", COG_PYTHON: python },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 1);
+    // "unavailable" here, so `cog build` goes on to check it in the image (Python 3.11).
+    assertMatch(
+      stderr,
+      /^Failed to load model schema: SignatureError: could not resolve the type annotations of predict\(\): TypeError/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
