@@ -1,10 +1,10 @@
 // cog for Deno: the command line entry point. Only this file exits.
 
 import { CliError } from "./src/cli/_errors.ts";
+import { createOutput } from "./src/cli/_output.ts";
 import { runPredict } from "./src/cli/predict.ts";
-import { projectSchema } from "./src/cli/_schema.ts";
 import { parseServeFlags, SERVE_HELP, serveNoDocker } from "./src/cli/serve.ts";
-import { ConfigError } from "./src/config/mod.ts";
+import { runTrain, TRAIN_DEPRECATION } from "./src/cli/train.ts";
 import { COG_VERSION } from "./src/server/wire.ts";
 
 const HELP = `cog (Deno edition) ${COG_VERSION}: containers for machine learning models.
@@ -16,6 +16,7 @@ Commands:
   serve     Run a prediction HTTP server (Docker, or --no-docker on python3)
   build     Build an image from cog.yaml
   run       Run one prediction (also: predict)
+  train     Run one training (deprecated)
   version   Print the version
 
 Run 'cog <command> --help' for a command's flags.
@@ -46,12 +47,20 @@ async function main(args: string[]): Promise<number> {
     }
     case "build": {
       const { runBuild } = await import("./src/cli/build.ts");
-      return await runBuild(rest, { schemaProvider: projectSchema });
+      return await runBuild(rest);
     }
     case "run":
       return await runPredict(rest);
     case "predict":
       return await runPredict(rest, { deprecatedName: true });
+    case "train":
+      // Cog prints this first, before flags are parsed and even for --help.
+      console.error(TRAIN_DEPRECATION);
+      return await runTrain(rest);
+    case "openapi-schema": {
+      const { runOpenApiSchema } = await import("./src/cli/openapi_schema.ts");
+      return await runOpenApiSchema(rest);
+    }
     default:
       throw new CliError(`unknown command "${command}" for "cog"\nRun 'cog --help' for usage.`);
   }
@@ -59,19 +68,16 @@ async function main(args: string[]): Promise<number> {
 
 if (import.meta.main) {
   let code: number;
+  const output = createOutput();
   try {
     code = await main(Deno.args);
   } catch (error) {
-    if (error instanceof CliError || error instanceof ConfigError) {
-      console.error(`✗ ${error.message}`);
-      code = error instanceof CliError ? error.exitCode : 1;
-    } else if (error instanceof Error) {
-      console.error(`✗ ${error.message}`);
-      code = 1;
-    } else {
-      console.error(`✗ ${String(error)}`);
-      code = 1;
+    if (error instanceof CliError && error.usage) {
+      // Flag and argument errors: the command's usage, then the error (as Cog prints them).
+      await Deno.stderr.write(new TextEncoder().encode(`${error.usage}\n`));
     }
+    output.error(error instanceof Error ? error.message : String(error));
+    code = error instanceof CliError ? error.exitCode : 1;
   }
   Deno.exit(code);
 }

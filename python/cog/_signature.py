@@ -2,6 +2,11 @@
 
 Must run on the function BEFORE ``Input()`` defaults are rewritten (see
 rewrite_field_info_defaults) so FieldInfo metadata and the sentinel are visible.
+
+It also refuses what Cog refuses, with Cog's wording: input types Cog does not take
+(a BaseModel is an output type only) and ``Input()`` constraints that do not fit the
+type or that the default breaks. The server then fails setup (SETUP_FAILED) and
+``cog build`` fails before it tags an image, both with the same message.
 """
 
 import collections.abc
@@ -12,6 +17,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import typing
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -41,6 +47,14 @@ TypeDict = Dict[str, Any]
 
 class SignatureError(TypeError):
     """The predictor signature uses something the worker cannot describe."""
+
+
+#: What an input may be annotated with (the message of every refused input type).
+ALLOWED_INPUT_TYPES = (
+    "input types are str, int, float, bool, cog.Path, cog.File, cog.Secret, dict, a TypedDict, "
+    "Any, Literal[...] or an Enum of str/int values, list[T] of those, Optional[T], and unions "
+    "of str, int, float, bool, dict and list[T]"
+)
 
 
 def _is_opaque(meta: Any) -> bool:
@@ -83,6 +97,13 @@ def describe_type(tp: Any, output: bool = False) -> TypeDict:
     if members is not None:
         rest = [m for m in members if m is not _NONE]
         described = [describe_type(m, output) for m in rest]
+        if not output and len(rest) > 1 and any(
+            d["kind"] in ("path", "file", "secret") for d in described
+        ):
+            raise SignatureError(
+                "unsupported union {}: a union input may not contain cog.Path, cog.File or "
+                "cog.Secret; {}".format(_annotation_repr(tp), ALLOWED_INPUT_TYPES)
+            )
         inner = described[0] if len(described) == 1 else {"kind": "union", "members": described}
         if len(rest) != len(members):
             return {"kind": "optional", "inner": inner}
@@ -142,13 +163,22 @@ def describe_type(tp: Any, output: bool = False) -> TypeDict:
             ],
         }
     if is_class and _is_model(tp):
+        if not output:
+            raise SignatureError(
+                "unsupported Cog type {}: a BaseModel (or dataclass) is only supported as an "
+                "output type; {}".format(tp.__name__, ALLOWED_INPUT_TYPES)
+            )
         return _describe_model(tp)
     if is_class and issubclass(tp, enum.Enum):
         values = [m.value for m in tp]
         kinds = {_SIMPLE.get(type(v)) for v in values}
         if len(kinds) == 1 and None not in kinds:
             return {"kind": kinds.pop()}
-    raise SignatureError("unsupported type {}".format(_type_name(tp)))
+    if output:
+        raise SignatureError("unsupported type {}".format(_type_name(tp)))
+    raise SignatureError(
+        "unsupported Cog type {}; {}".format(_type_name(tp), ALLOWED_INPUT_TYPES)
+    )
 
 
 def _strip_required(tp: Any) -> Any:
@@ -185,6 +215,13 @@ def _describe_model(tp: type) -> TypeDict:
             fields.append({"name": name, "type": describe_type(annotation, True),
                            "required": bool(required)})
     return {"kind": "object", "name": tp.__name__, "fields": fields}
+
+
+def _annotation_repr(tp: Any) -> str:
+    """``int``, ``List[str]``, ``Optional[Path]``: an annotation as Cog's messages show it."""
+    if isinstance(tp, type) and typing.get_origin(tp) is None:
+        return tp.__name__
+    return repr(tp).replace("typing.", "")
 
 
 def _type_name(tp: Any) -> str:
@@ -277,6 +314,8 @@ def _describe_input(param: inspect.Parameter, hints: Dict[str, Any]) -> Dict[str
         described = describe_type(annotation)
     except SignatureError as err:
         raise SignatureError("input '{}': {}".format(param.name, err)) from None
+    if info is not None:
+        _check_constraints(param.name, annotation, described, info)
     choices = list(info.choices) if info is not None and info.choices is not None else None
     if choices is None:
         choices = _literal_choices(annotation)
@@ -308,3 +347,87 @@ def _literal_choices(annotation: Any) -> Optional[List[Any]]:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return [_json_default(m.value) for m in annotation]
     return None
+
+
+def _check_constraints(name: str, annotation: Any, described: TypeDict, info: FieldInfo) -> None:
+    """Cog's checks of ``Input()`` constraints against the type and the default."""
+    base = described["inner"] if described["kind"] == "optional" else described
+    repeated = base["kind"] == "list"
+    kind = base["items"]["kind"] if repeated else base["kind"]
+    where = "{}: {}".format(name, _annotation_repr(annotation))
+    defaults: List[Any] = []
+    if info.default is not NO_DEFAULT and info.default is not None:
+        value = info.default
+        if isinstance(value, enum.Enum):
+            value = value.value
+        if repeated and isinstance(value, (list, tuple)):
+            defaults = list(value)
+        elif not repeated:
+            defaults = [value]
+
+    if info.ge is not None or info.le is not None:
+        if kind not in ("int", "float"):
+            raise SignatureError("incompatible input type for ge/le: {}".format(where))
+        numbers = [d for d in defaults if isinstance(d, (int, float)) and not isinstance(d, bool)]
+        if info.ge is not None and any(d < info.ge for d in numbers):
+            raise SignatureError(
+                "invalid default for {}: must be at minimum {}".format(where, info.ge)
+            )
+        if info.le is not None and any(d > info.le for d in numbers):
+            raise SignatureError(
+                "invalid default for {}: must be at maximum {}".format(where, info.le)
+            )
+
+    if info.min_length is not None or info.max_length is not None:
+        if kind != "str":
+            raise SignatureError(
+                "incompatible input type for min_length/max_length: {}".format(where)
+            )
+        for d in defaults:
+            if not isinstance(d, str):
+                continue
+            if info.min_length is not None and len(d) < info.min_length:
+                raise SignatureError("default={!r} conflicts with min_length={} for input: {}"
+                                     .format(d, info.min_length, where))
+            if info.max_length is not None and len(d) > info.max_length:
+                raise SignatureError("default={!r} conflicts with max_length={} for input: {}"
+                                     .format(d, info.max_length, where))
+
+    if info.regex is not None:
+        if kind != "str":
+            raise SignatureError("incompatible input type for regex: {}".format(where))
+        try:
+            pattern = re.compile(info.regex)
+        except re.error as err:
+            raise SignatureError(
+                "invalid regex {!r} for input: {}: {}".format(info.regex, where, err)
+            ) from None
+        for d in defaults:
+            # The server checks with JSON-schema semantics: a search, not anchored.
+            if isinstance(d, str) and pattern.search(d) is None:
+                raise SignatureError("default={!r} not a regex match for input: {}"
+                                     .format(d, where))
+
+    if info.choices is not None:
+        if repeated or kind not in ("str", "int", "float"):
+            raise SignatureError("incompatible input type for choices: {}".format(where))
+        choices = list(info.choices)
+        if len(choices) < 2:
+            raise SignatureError(
+                "choices={!r} must have >= 2 elements: {}".format(choices, where)
+            )
+        if info.ge is not None or info.le is not None:
+            raise SignatureError("choices and ge/le are mutually exclusive: {}".format(where))
+        if info.min_length is not None or info.max_length is not None:
+            raise SignatureError(
+                "choices and min_length/max_length are mutually exclusive: {}".format(where)
+            )
+        values = [c.value if isinstance(c, enum.Enum) else c for c in choices]
+        accepted: Tuple[type, ...] = {"str": (str,), "int": (int,), "float": (int, float)}[kind]
+        if not all(isinstance(v, accepted) and not isinstance(v, bool) for v in values):
+            raise SignatureError(
+                "not all choices have the same type as input: {}".format(where)
+            )
+
+    if info.accept is not None and kind not in ("path", "file"):
+        raise SignatureError("accept is only valid on Path or File inputs: {}".format(where))

@@ -210,6 +210,115 @@ class DescribeSignatureTest(unittest.TestCase):
         with self.assertRaisesRegex(SignatureError, "args"):
             describe_signature(star)
 
+    def test_model_inputs_are_refused_naming_the_input_and_the_allowed_types(self):
+        import dataclasses
+
+        @dataclasses.dataclass
+        class Box:
+            size: int
+
+        class Sub(dict):
+            pass
+
+        def model(config: Out) -> str:
+            return ""
+
+        def optional_model(config: Optional[Out] = None) -> str:
+            return ""
+
+        def model_list(configs: List[Out]) -> str:
+            return ""
+
+        def dataclass_input(box: Box) -> str:
+            return ""
+
+        def dict_subclass(d: Sub) -> str:
+            return ""
+
+        for fn, name in [(model, "config"), (optional_model, "config"), (model_list, "configs"),
+                         (dataclass_input, "box"), (dict_subclass, "d")]:
+            with self.assertRaises(SignatureError) as ctx:
+                describe_signature(fn)
+            message = str(ctx.exception)
+            self.assertIn("input '{}'".format(name), message)
+            self.assertIn("input types are str, int, float, bool, cog.Path", message)
+        with self.assertRaisesRegex(SignatureError, "BaseModel .* only supported as an output"):
+            describe_signature(model)
+
+    def test_a_basemodel_output_is_still_accepted(self):
+        def predict(text: str) -> Out:
+            return Out(text=text)
+
+        self.assertEqual(_inputs(predict)[1]["kind"], "object")
+
+    def test_unions_with_files_or_secrets_are_refused_as_inputs(self):
+        def path_or_str(x: Union[Path, str]) -> str:
+            return ""
+
+        def optional_path(x: Optional[Path] = None) -> str:
+            return ""
+
+        with self.assertRaisesRegex(SignatureError, "input 'x': unsupported union .*cog.Path"):
+            describe_signature(path_or_str)
+        self.assertEqual(_inputs(optional_path)[0]["x"]["type"]["kind"], "optional")
+
+    def test_legacy_none_default_on_a_plain_type_is_described_as_given(self):
+        def predict(image: Path = None, x: str = Input(default=None)) -> str:  # type: ignore
+            return ""
+
+        inputs, _ = _inputs(predict)
+        for name, kind in (("image", "path"), ("x", "str")):
+            self.assertEqual(inputs[name]["type"], {"kind": kind})
+            self.assertTrue(inputs[name]["default_given"])
+            self.assertIsNone(inputs[name]["default"])
+
+    def test_constraints_that_do_not_fit_are_refused_with_cogs_wording(self):
+        cases = [
+            (str, Input(ge=0), "incompatible input type for ge/le: x: str"),
+            (int, Input(default=0, ge=10), "invalid default for x: int: must be at minimum 10"),
+            (float, Input(default=5.5, le=1), "invalid default for x: float: must be at maximum 1"),
+            (List[int], Input(default=[1, 20], le=10),
+             r"invalid default for x: List\[int\]: must be at maximum 10"),
+            (int, Input(min_length=1), "incompatible input type for min_length/max_length: x: int"),
+            (str, Input(default="foo", min_length=10),
+             "default='foo' conflicts with min_length=10 for input: x: str"),
+            (str, Input(default="foolish", max_length=3),
+             "default='foolish' conflicts with max_length=3 for input: x: str"),
+            (int, Input(default=0, regex="a"), "incompatible input type for regex: x: int"),
+            (str, Input(default="foo", regex="bar.*"),
+             "default='foo' not a regex match for input: x: str"),
+            (str, Input(regex="("), r"invalid regex '\(' for input: x: str: .*"),
+            (bool, Input(choices=[True, False]), "incompatible input type for choices: x: bool"),
+            (str, Input(choices=["a"]), r"choices=\['a'\] must have >= 2 elements: x: str"),
+            (int, Input(choices=[0, 1], ge=0), "choices and ge/le are mutually exclusive: x: int"),
+            (str, Input(choices=["a", "b"], min_length=1),
+             "choices and min_length/max_length are mutually exclusive: x: str"),
+            (str, Input(choices=["a", 0]), "not all choices have the same type as input: x: str"),
+            (str, Input(accept="image/*"), "accept is only valid on Path or File inputs: x: str"),
+        ]
+        for annotation, info, message in cases:
+            namespace = {"T": annotation, "info": info}
+            exec("def predict(x: T = info) -> str:\n    return ''", namespace)
+            with self.subTest(message=message):
+                with self.assertRaisesRegex(SignatureError, "^" + message + "$"):
+                    describe_signature(namespace["predict"])
+
+    def test_constraints_that_fit_are_accepted(self):
+        def predict(
+            n: int = Input(default=5, ge=1, le=10),
+            xs: List[float] = Input(default=[0.5], ge=0),
+            s: str = Input(default="ab12", regex="[0-9]+$", min_length=1, max_length=9),
+            mode: str = Input(default="fast", choices=["fast", "slow"]),
+            size: float = Input(default=0.5, choices=[0.5, 1]),
+            image: Optional[Path] = Input(default=None, accept="image/*"),
+            files: List[Path] = Input(accept=".txt"),
+            seed: int = Input(default=None, ge=0),
+        ) -> str:
+            return ""
+
+        inputs, _ = _inputs(predict)
+        self.assertEqual(len(inputs), 8)
+
     def test_rewrite_field_info_defaults(self):
         def predict(a: int = Input(default=3), b: str = Input(), *, c: int = Input(default=1)):
             return a, b, c

@@ -4,8 +4,11 @@
 export class CliError extends Error {
   override name = "CliError";
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
+  /** The command's usage text, printed before the message (flag and argument errors). */
+  readonly usage?: string;
+  constructor(message: string, exitCode = 1, usage?: string) {
     super(message);
     this.exitCode = exitCode;
+    this.usage = usage;
   }
 }

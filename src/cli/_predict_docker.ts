@@ -1,9 +1,10 @@
-// `cog predict` with Docker: on a given image (schema from its label), or on
+// `cog run` / `cog train` with Docker: on a given image (schema from its label), or on
 // the project's image built like `cog serve` builds it (source mounted).
 // The container is always removed, whatever happens (Cog leaks it on
 // startup failures; we do not).
 
 import { basename } from "node:path";
+import { SERVER_COMMAND } from "../build/mod.ts";
 import { loadConfig } from "../config/mod.ts";
 import { defaultImageName } from "../config/mod.ts";
 import { createDockerClient, DockerError, serveCommand } from "../docker/mod.ts";
@@ -14,22 +15,17 @@ import {
   spawnChild,
   spawnProcess,
 } from "../process/mod.ts";
+import { environmentOverlay, parseEnvEntries, QUIET_STARTUP_VAR } from "./_env.ts";
 import { CliError } from "./_errors.ts";
 import { createOutput } from "./_output.ts";
-import { projectSchema } from "./_schema.ts";
+import {
+  prepareInputs,
+  requestAndHandle,
+  type RunModelFlags,
+  waitUntilReady,
+} from "./_predict_request.ts";
+import { ModelSchemaError, NO_PREDICTOR_MESSAGE, projectOpenApiSchema } from "./_schema.ts";
 import { buildModelImage } from "./build.ts";
-import { type PredictFlags, requestAndHandle, waitUntilReady } from "./predict.ts";
-
-/** The flags `cog predict` parsed (see predict.ts) that the Docker path reads. */
-export type DockerPredictFlags = Omit<PredictFlags, "noDocker">;
-
-/** Functions shared with the no-Docker path. */
-export interface PredictHelpers {
-  prepareInputs(
-    flags: { inputs: string[]; json?: string },
-    doc: Record<string, unknown>,
-  ): Promise<Record<string, unknown>>;
-}
 
 function docker(args: string[]): Promise<ExecResult> {
   return execProcess(spawnProcess, "docker", args);
@@ -60,11 +56,25 @@ async function hostPort(name: string, deadline: number, runExited: () => boolean
   throw new CliError("Failed to determine container port: timed out");
 }
 
-/** Runs one prediction in a container; resolves with the exit code. */
-export async function predictWithDocker(
-  flags: DockerPredictFlags,
-  helpers: PredictHelpers,
-): Promise<number> {
+/** The project's schema from the host, or null when only the image can tell. */
+async function hostSchema(
+  projectDir: string,
+  config: Parameters<typeof projectOpenApiSchema>[1],
+  env: Record<string, string>,
+): Promise<Record<string, unknown> | null> {
+  try {
+    return await projectOpenApiSchema(projectDir, config, { env, timeoutMs: 30_000 });
+  } catch (error) {
+    if (error instanceof ModelSchemaError && error.kind === "invalid") {
+      throw new CliError(error.message);
+    }
+    return null; // e.g. it imports packages only the image has: validated once it runs
+  }
+}
+
+/** Runs one prediction (or training) in a container; resolves with the exit code. */
+export async function runModelWithDocker(flags: RunModelFlags): Promise<number> {
+  const train = flags.mode === "train";
   const client = createDockerClient();
   await client.ensureDaemon();
   let image: string;
@@ -73,6 +83,7 @@ export async function predictWithDocker(
   let command: string[] = [];
   let gpus = flags.gpus;
   let input: Record<string, unknown> | null = null;
+  const userEnv = parseEnvEntries(flags.env);
 
   if (flags.image) {
     image = flags.image;
@@ -89,15 +100,36 @@ export async function predictWithDocker(
     } catch {
       // no GPU default
     }
+    // The image's own command serves predictions; trainings need the train mode.
+    if (train) command = [...SERVER_COMMAND, "--x-mode", "train"];
+    if (doc) input = await prepareInputs(flags, doc);
   } else {
     const loaded = await loadConfig({ cwd: Deno.cwd(), file: flags.file });
     for (const warning of loaded.warnings) console.error(warning);
-    doc = await projectSchema(loaded.projectDir, loaded.config) as Record<string, unknown> | null;
+    if (!(train ? loaded.config.train : loaded.config.run)) {
+      throw new CliError(
+        train && loaded.config.run
+          ? 'no train reference found in cog.yaml: add e.g. train: "train.py:train"'
+          : NO_PREDICTOR_MESSAGE,
+      );
+    }
+    doc = await hostSchema(
+      loaded.projectDir,
+      loaded.config,
+      environmentOverlay(loaded.config, userEnv),
+    );
     // Inputs are checked before anything is built or started.
-    if (doc) input = await helpers.prepareInputs(flags, doc);
+    if (doc) input = await prepareInputs(flags, doc);
     image = defaultImageName(loaded.projectDir);
     console.error("Building Docker image from environment in cog.yaml...\n");
-    await buildModelImage({ loaded, tag: image, includeSource: false }, {
+    await buildModelImage({
+      loaded,
+      tag: image,
+      includeSource: false,
+      progress: flags.progress,
+      useCogBaseImage: flags.useCogBaseImage,
+      useCudaBaseImage: flags.useCudaBaseImage,
+    }, {
       docker: client,
       output: createOutput(),
     });
@@ -105,9 +137,9 @@ export async function predictWithDocker(
     command = serveCommand().filter((a, i, all) =>
       a !== "--await-explicit-shutdown" && all[i - 1] !== "--await-explicit-shutdown"
     );
+    if (train) command.push("--x-mode", "train");
     if (gpus === undefined && loaded.config.build.gpu) gpus = "all";
   }
-  if (flags.image && doc) input = await helpers.prepareInputs(flags, doc);
 
   console.error("\nStarting Docker image and running setup()...");
   const name = `cog-predict-${basename(image).replace(/[^a-zA-Z0-9_.-]/g, "-")}-${
@@ -125,7 +157,11 @@ export async function predictWithDocker(
     "127.0.0.1:0:5000",
   ];
   if (gpus) args.push("--gpus", gpus);
+  // The container's own banner and cog.yaml warnings would repeat what this command shows.
+  args.push("-e", `${QUIET_STARTUP_VAR}=1`);
   for (const e of flags.env) args.push("-e", e);
+  const rustLog = Deno.env.get("RUST_LOG");
+  if (rustLog && !train) args.push("-e", `RUST_LOG=${rustLog}`);
   args.push(
     "-e",
     "LOG_FORMAT=console",
@@ -151,7 +187,7 @@ export async function predictWithDocker(
       const response = await fetch(`${url}/openapi.json`);
       if (!response.ok) throw new CliError(`Failed to get OpenAPI schema: ${response.status}`);
       doc = await response.json();
-      input = await helpers.prepareInputs(flags, doc!);
+      input = await prepareInputs(flags, doc!);
     }
     return await requestAndHandle(url, input!, doc!, flags);
   } catch (error) {

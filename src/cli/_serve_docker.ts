@@ -15,12 +15,8 @@ import {
   serveCommand,
   waitForReady,
 } from "../docker/mod.ts";
-import {
-  buildModelImage,
-  type DockerCommandDeps,
-  normalizeBoolFlags,
-  parseBoolFlag,
-} from "./build.ts";
+import { buildModelImage, type DockerCommandDeps } from "./build.ts";
+import { environmentOverlay, parseEnvEntries, QUIET_STARTUP_VAR } from "./_env.ts";
 import { createOutput } from "./_output.ts";
 
 /** Parsed `cog serve` flags for the Docker path. */
@@ -54,65 +50,6 @@ export interface ServeDockerDeps extends DockerCommandDeps {
   isPortFree?: (host: string, port: number) => boolean;
   /** Install SIGINT/SIGTERM handlers (default true). */
   handleSignals?: boolean;
-}
-
-/** Flags the Docker path of `cog serve` understands, for node:util parseArgs. */
-export const SERVE_DOCKER_FLAGS = {
-  port: { type: "string", short: "p" },
-  host: { type: "string" },
-  file: { type: "string", short: "f" },
-  gpus: { type: "string" },
-  "upload-url": { type: "string" },
-  progress: { type: "string" },
-  "use-cog-base-image": { type: "string" },
-  "use-cuda-base-image": { type: "string" },
-  env: { type: "string", short: "e", multiple: true },
-} as const;
-
-/** Help text for the Docker flags of `cog serve`. */
-export const SERVE_DOCKER_HELP =
-  `  -p, --port int                    Host port to serve on (default 8393)
-      --host string                 Host interface to publish the port on (default "127.0.0.1")
-  -f, --file string                 Config file, searched from the current directory upward (default "cog.yaml")
-      --gpus string                 GPUs for the container, docker syntax: all, 2, '"device=0,1"'; "" for none
-                                    (default: all when build.gpu is true, retried without GPU if there is no NVIDIA runtime)
-      --upload-url string           Upload file outputs to this URL (PUT <url>/<name>)
-      --progress string             Build output: auto, tty, plain or quiet (default $BUILDKIT_PROGRESS or auto)
-      --use-cog-base-image          Build FROM r8.im/cog-base when it is available locally
-      --use-cuda-base-image string  "false" builds GPU models FROM python:<v>-slim (default "auto")
-  -e, --env stringArray             NAME=VALUE environment for the model (repeatable)
-`;
-
-/** Args before parseArgs: `--use-cog-base-image` alone means `=true`. */
-export function normalizeServeArgs(args: string[]): string[] {
-  return normalizeBoolFlags(args, ["--use-cog-base-image"]);
-}
-
-/** Turns parseArgs values (of {@linkcode SERVE_DOCKER_FLAGS}) into options; throws Error on bad values. */
-export function serveDockerOptionsFromFlags(values: Record<string, unknown>): ServeDockerOptions {
-  const str = (k: string) => (typeof values[k] === "string" ? values[k] as string : undefined);
-  const portText = str("port");
-  const port = portText === undefined ? 8393 : Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--port must be a port number (0-65535), got "${portText}"`);
-  }
-  const env = Array.isArray(values.env) ? values.env.map(String) : [];
-  for (const e of env) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) {
-      throw new Error(`-e/--env must be NAME=VALUE, got "${e}"`);
-    }
-  }
-  return {
-    port,
-    host: str("host") ?? "127.0.0.1",
-    file: str("file"),
-    gpus: str("gpus"),
-    uploadUrl: str("upload-url"),
-    progress: str("progress"),
-    useCogBaseImage: parseBoolFlag("--use-cog-base-image", str("use-cog-base-image")),
-    useCudaBaseImage: str("use-cuda-base-image"),
-    env,
-  };
 }
 
 function defaultPortProbe(host: string, port: number): boolean {
@@ -205,15 +142,19 @@ export async function serveWithDocker(
       );
     }
     const command = serveCommand(options.uploadUrl, options.watch);
-    const containerEnv = [...(options.env ?? [])];
+    // The container's own banner (its 0.0.0.0:5000) and cog.yaml warnings would repeat or
+    // contradict what is printed here.
+    const containerEnv = [`${QUIET_STARTUP_VAR}=1`, ...(options.env ?? [])];
     const rustLog = env.get("RUST_LOG");
     if (rustLog) containerEnv.push(`RUST_LOG=${rustLog}`);
     const slug = defaultImageName(projectDir).replace(/^cog-/, "") || basename(projectDir);
     const urls = serverUrls(host, port);
+    // The server in the image takes COG_SETUP_TIMEOUT from its ENV (cog.yaml) or -e; the wait
+    // here follows that value (else the shell's) so it does not give up before the server does.
+    const overlay = environmentOverlay(config, parseEnvEntries(options.env ?? []));
+    const setupTimeout = Number(overlay.COG_SETUP_TIMEOUT ?? env.get("COG_SETUP_TIMEOUT"));
     const setupTimeoutMs = options.setupTimeoutMs ??
-      (Number(env.get("COG_SETUP_TIMEOUT")) > 0
-        ? Number(env.get("COG_SETUP_TIMEOUT")) * 1000
-        : 300_000);
+      (setupTimeout > 0 ? setupTimeout * 1000 + 5_000 : 300_000);
 
     output.blank();
     output.info(

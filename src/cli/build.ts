@@ -1,7 +1,6 @@
 // `cog build`: a self-contained image (source copied into /src) that anyone can
 // `docker run -p 5000:5000`. Also exports buildModelImage, which serve's Docker path reuses.
-import { parseArgs } from "node:util";
-import { basename, isAbsolute, join, resolve } from "node:path";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import denoJson from "../../deno.json" with { type: "json" };
 import {
   type CogConfig,
@@ -21,17 +20,25 @@ import {
   progressMode,
   stageBuildContext,
 } from "../docker/mod.ts";
+import { environmentOverlay } from "./_env.ts";
+import { CliError } from "./_errors.ts";
+import { commandHelp, type CommandSpec, parseFlags } from "./_flags.ts";
 import { createOutput, type Output } from "./_output.ts";
+import { ModelSchemaError, projectOpenApiSchema } from "./_schema.ts";
 
-/** Produces the model's OpenAPI schema (null when unknown: the label is then left out). */
-export type SchemaProvider = (projectDir: string, config: CogConfig) => Promise<object | null>;
+/**
+ * The model's OpenAPI schema from the host's python3, by the worker's signature introspection;
+ * throws ModelSchemaError (`invalid`: the build must fail; `unavailable`: only the image can tell).
+ */
+export type SchemaCheck = (projectDir: string, config: CogConfig) => Promise<object>;
 
 /** The world as `cog build` / `cog serve` (Docker path) touch it; every field has a default. */
 export interface DockerCommandDeps {
   docker?: DockerClient;
   output?: Output;
   runtime?: CogRuntime;
-  schemaProvider?: SchemaProvider;
+  /** `cog build`'s schema check on the host (default: the real introspection). */
+  schemaCheck?: SchemaCheck;
   cwd?: string;
   env?: { get(name: string): string | undefined };
 }
@@ -149,100 +156,187 @@ function resolveSecret(spec: string, projectDir: string): string {
   }).join(",");
 }
 
-/** `--flag` without a value means `--flag=true` (so `--flag=false` works with parseArgs strings). */
-export function normalizeBoolFlags(args: string[], names: string[]): string[] {
-  return args.map((a) => (names.includes(a) ? `${a}=true` : a));
-}
+/** `cog build`'s flags and help. */
+export const BUILD_COMMAND: CommandSpec = {
+  use: "cog build [flags]",
+  long: `Build an image from cog.yaml, with the model's source copied in.
 
-/** Parses `true`/`false` flag text (undefined when not given). */
-export function parseBoolFlag(name: string, value: string | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (["true", "1", "yes"].includes(value)) return true;
-  if (["false", "0", "no"].includes(value)) return false;
-  throw new Error(`${name} must be true or false, got "${value}"`);
-}
+The image runs the Cog HTTP API on port 5000: docker run -p 5000:5000 <image>.
+The predictor's schema is checked first (on this machine's python3, or in the
+built image when only the image has the model's packages): an invalid one
+fails the build and leaves no image tagged. The image carries the labels
+run.cog.version, run.cog.config and run.cog.openapi_schema.`,
+  examples: `  # Build the model in the current directory as cog-<dir> (or cog.yaml's image:)
+  cog build
+
+  # Build and tag it, with plain build output
+  cog build -t my-model:latest --progress plain`,
+  flags: [
+    "tag",
+    "file",
+    "progress",
+    "no-cache",
+    "secret",
+    "openapi-schema",
+    "use-cog-base-image",
+    "use-cuda-base-image",
+    "skip-schema-validation",
+  ],
+  maxArgs: 0,
+};
 
 /** Help text for `cog build`. */
-export const BUILD_HELP = `Build an image from cog.yaml, with the model's source copied in.
+export const BUILD_HELP: string = commandHelp(BUILD_COMMAND);
 
-Usage:
-  cog build [flags]
+/** How long the schema check in the built image may take (imports of big packages included). */
+const IMAGE_CHECK_TIMEOUT_MS = 180_000;
 
-The image runs the Cog HTTP API on port 5000: docker run -p 5000:5000 <image>
-
-Flags:
-  -t, --tag string                  Image name (default: image: in cog.yaml, else cog-<dir>)
-  -f, --file string                 Config file, searched from the current directory upward (default "cog.yaml")
-      --progress string             Build output: auto, tty, plain or quiet (default $BUILDKIT_PROGRESS or auto)
-      --no-cache                    Do not use the build cache
-      --secret stringArray          Build secret, e.g. id=pip,src=pip.conf (needs BuildKit)
-      --openapi-schema string       Use this OpenAPI schema file for the run.cog.openapi_schema label
-      --use-cog-base-image          Build FROM r8.im/cog-base when it is available locally (default: when present)
-      --use-cuda-base-image string  "false" builds GPU models FROM python:<v>-slim (default "auto")
-  -h, --help                        Show this help
-`;
-
-/** Runs `cog build`; returns the exit code (0 success, 1 failure, 2 bad flags). */
-export async function runBuild(args: string[], deps: DockerCommandDeps = {}): Promise<number> {
-  const output = deps.output ?? createOutput();
-  let values;
+/**
+ * Runs `cog openapi-schema` (the same introspection the server runs at setup) in the built
+ * image; resolves with the document, or throws ModelSchemaError with the reason.
+ */
+async function schemaInImage(
+  docker: DockerClient,
+  image: string,
+  configFile: string,
+  signal: AbortSignal,
+): Promise<object> {
+  const name = `cog-schema-check-${crypto.randomUUID().slice(0, 8)}`;
+  const timeout = AbortSignal.timeout(IMAGE_CHECK_TIMEOUT_MS);
   try {
-    ({ values } = parseArgs({
-      args: normalizeBoolFlags(args, ["--use-cog-base-image"]),
-      options: {
-        tag: { type: "string", short: "t" },
-        file: { type: "string", short: "f" },
-        progress: { type: "string" },
-        "no-cache": { type: "boolean" },
-        secret: { type: "string", multiple: true },
-        "openapi-schema": { type: "string" },
-        "use-cog-base-image": { type: "string" },
-        "use-cuda-base-image": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: false,
-      strict: true,
-    }));
-  } catch (err) {
-    output.error(`${(err as Error).message}\n\n${BUILD_HELP}`);
-    return 2;
+    const r = await docker.capture(
+      ["run", "--rm", "--name", name, image, "cog", "openapi-schema", "-f", configFile],
+      { signal: AbortSignal.any([signal, timeout]) },
+    );
+    if (signal.aborted) throw new ModelSchemaError("unavailable", "interrupted");
+    if (timeout.aborted) {
+      throw new ModelSchemaError(
+        "unavailable",
+        `Failed to load model schema: the check in the image did not finish within ${
+          IMAGE_CHECK_TIMEOUT_MS / 1000
+        } s`,
+      );
+    }
+    if (r.code === 0) {
+      try {
+        return JSON.parse(r.stdout) as object;
+      } catch {
+        // fall through: not a schema
+      }
+    }
+    const tail = r.stderrTail.trim();
+    const invalid = tail.split("\n").find((l) => l.startsWith("Model schema is invalid: "));
+    if (invalid) throw new ModelSchemaError("invalid", invalid);
+    throw new ModelSchemaError(
+      "invalid",
+      tail.startsWith("Failed to load model schema")
+        ? tail
+        : `Failed to load model schema in the image (exit code ${r.code})${
+          tail ? `:\n${tail.split("\n").slice(-30).join("\n")}` : ""
+        }`,
+    );
+  } finally {
+    if (await docker.containerExists(name).catch(() => false)) {
+      await docker.remove(name).catch(() => {});
+    }
   }
-  if (values.help) {
+}
+
+/** Runs `cog build`; returns the exit code (0 success, 1 failure). Bad flags throw CliError. */
+export async function runBuild(args: string[], deps: DockerCommandDeps = {}): Promise<number> {
+  const parsed = parseFlags(BUILD_COMMAND, args);
+  if (parsed.bool("help")) {
     await Deno.stdout.write(new TextEncoder().encode(BUILD_HELP));
     return 0;
   }
+  const output = deps.output ?? createOutput();
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  let listening = false;
+  let tmpTag: string | null = null;
+  let docker: DockerClient | undefined;
   try {
     const cwd = deps.cwd ?? Deno.cwd();
-    const loaded = await loadConfig({ cwd, file: values.file });
+    const loaded = await loadConfig({ cwd, file: parsed.string("file") });
     for (const w of loaded.warnings) output.warn(w);
-    const docker = deps.docker ?? createDockerClient();
+    const { config, projectDir } = loaded;
+
+    // The schema check: what the server would refuse at setup fails the build here, before an
+    // image is tagged. On the host when it can load the predictor, else in the built image.
+    const schemaFile = parsed.string("openapi-schema");
+    const check = !schemaFile && !parsed.bool("skip-schema-validation");
+    let schema: object | null = null;
+    let checkInImage = false;
+    if (schemaFile) {
+      schema = JSON.parse(await Deno.readTextFile(resolve(cwd, schemaFile))) as object;
+    } else {
+      try {
+        schema = await (deps.schemaCheck ?? ((dir, c) =>
+          projectOpenApiSchema(dir, c, { env: environmentOverlay(c), timeoutMs: 60_000 })))(
+            projectDir,
+            config,
+          );
+      } catch (err) {
+        if (!(err instanceof ModelSchemaError)) throw err;
+        if (err.kind === "invalid" && check) {
+          output.error(err.message);
+          return 1;
+        }
+        checkInImage = check && err.kind === "unavailable";
+      }
+    }
+
+    docker = deps.docker ?? createDockerClient();
     await docker.ensureDaemon();
-    const tag = values.tag ?? loaded.config.image ?? defaultImageName(loaded.projectDir);
+    const tag = parsed.string("tag") ?? config.image ?? defaultImageName(projectDir);
     output.info(`Building Docker image from environment in cog.yaml as ${tag}...`);
     output.blank();
-    const schemaFile = values["openapi-schema"];
+    // Checked in the image: built under a temporary name, tagged only once the check passed.
+    if (checkInImage) {
+      tmpTag = `cog-tmp:${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+      Deno.addSignalListener("SIGINT", onSignal);
+      Deno.addSignalListener("SIGTERM", onSignal);
+      listening = true;
+    }
     await buildModelImage({
       loaded,
-      tag,
+      tag: tmpTag ?? tag,
       includeSource: true,
-      progress: values.progress,
-      useCogBaseImage: parseBoolFlag("--use-cog-base-image", values["use-cog-base-image"]),
-      useCudaBaseImage: values["use-cuda-base-image"],
-      secrets: values.secret,
-      noCache: values["no-cache"],
-      labels: async (plan) => {
-        const schema = schemaFile
-          ? JSON.parse(await Deno.readTextFile(resolve(cwd, schemaFile))) as object
-          : await (deps.schemaProvider?.(loaded.projectDir, loaded.config) ??
-            Promise.resolve(null));
-        return imageLabels(loaded.config, { version: COG_VERSION, schema, cuda: plan.cuda });
-      },
+      progress: parsed.string("progress"),
+      useCogBaseImage: parsed.bool("use-cog-base-image"),
+      useCudaBaseImage: parsed.string("use-cuda-base-image"),
+      secrets: parsed.strings("secret"),
+      noCache: parsed.bool("no-cache"),
+      labels: (plan) => imageLabels(config, { version: COG_VERSION, schema, cuda: plan.cuda }),
     }, { ...deps, docker, output });
+    if (tmpTag) {
+      if (stop.signal.aborted) return 130;
+      output.blank();
+      output.info("Checking the model's schema in the image...");
+      try {
+        await schemaInImage(docker, tmpTag, relative(projectDir, loaded.configPath), stop.signal);
+      } catch (err) {
+        if (stop.signal.aborted) return 130;
+        if (err instanceof ModelSchemaError) {
+          output.error(err.message);
+          return 1;
+        }
+        throw err;
+      }
+      await docker.tagImage(tmpTag, tag);
+    }
     output.blank();
     output.success(`Image built as ${tag}`);
     return 0;
   } catch (err) {
+    if (err instanceof CliError) throw err;
     output.error(err instanceof Error ? err.message : String(err));
     return 1;
+  } finally {
+    if (tmpTag && docker) await docker.removeImage(tmpTag).catch(() => {});
+    if (listening) {
+      Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGTERM", onSignal);
+    }
   }
 }

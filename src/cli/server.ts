@@ -3,7 +3,7 @@
 // signal handling and graceful shutdown.
 
 import { loadConfig } from "../config/mod.ts";
-import { parseEnvEntries } from "./_env.ts";
+import { environmentOverlay, isImageEnvironment, QUIET_STARTUP_VAR } from "./_env.ts";
 import { watchProject } from "./_watch.ts";
 import { createApp } from "../server/http/app.ts";
 import { createLogger, type Logger } from "../server/log.ts";
@@ -26,10 +26,18 @@ export interface ServerOptions {
   awaitExplicitShutdown?: boolean;
   /** Cog's --x-mode: "train" runs train() for every request. */
   mode?: "predict" | "train";
-  /** Extra environment for the worker (-e NAME=VALUE). */
+  /** `-e NAME=VALUE` values: over cog.yaml `environment:`, for the server's settings and the worker. */
   env?: Record<string, string>;
-  /** Environment to read COG_* settings from (default: the process env). */
+  /**
+   * The shell environment the COG_* settings start from (default: the process env); cog.yaml
+   * `environment:` and then {@linkcode env} are laid over it, as inside the image.
+   */
   settings?: Record<string, string | undefined>;
+  /**
+   * Log cog.yaml's warnings (default: yes, unless COG_QUIET_STARTUP is set: the CLI that
+   * started this server already printed them).
+   */
+  configWarnings?: boolean;
   /** Install SIGINT/SIGTERM handlers (the CLI does; in-process tests do not). */
   handleSignals?: boolean;
   spawnWorker?: WorkerSpawner;
@@ -45,6 +53,8 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly service: PredictionService;
+  /** COG_QUIET_STARTUP was set: no "Serving at" banner (the host CLI shows its own address). */
+  readonly quiet: boolean;
   /** Graceful shutdown; resolves when everything is stopped. */
   shutdown(): Promise<void>;
   /** Resolves with the exit code once the server stopped for any reason. */
@@ -89,14 +99,30 @@ export function readSettings(env: Record<string, string | undefined>) {
   };
 }
 
+/** Whether an on/off environment setting is on (`1`, `true`, `yes`). */
+function envFlag(value: string | undefined): boolean {
+  return value !== undefined && /^(1|t|true|yes|on)$/i.test(value.trim());
+}
+
 /** Loads the project and starts serving. Throws ConfigError for a bad cog.yaml. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const log = options.logger ?? createLogger();
   const { config, projectDir, configPath, warnings } = await loadConfig({
     cwd: options.cwd,
     file: options.configFile,
   });
-  for (const warning of warnings) log("warn", warning);
+  // The server's settings as inside the image: shell < cog.yaml (ENV lines) < -e (docker run -e).
+  // In the image cog.yaml is already in the environment, under docker run -e: not laid again.
+  const shellEnv = options.settings ?? Deno.env.toObject();
+  const overlay = isImageEnvironment(shellEnv)
+    ? { ...options.env }
+    : environmentOverlay(config, options.env);
+  const settingsEnv = { ...shellEnv, ...overlay };
+  const log = options.logger ??
+    createLogger({ env: settingsEnv });
+  const quiet = envFlag(settingsEnv[QUIET_STARTUP_VAR]);
+  if (options.configWarnings ?? !quiet) {
+    for (const warning of warnings) log("warn", warning);
+  }
   const predictRef = config.run ?? null;
   const trainRef = config.train ?? null;
   const mode = options.mode ?? "predict";
@@ -108,14 +134,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (mode === "train" && !trainRef) {
     throw new Error(`--x-mode train needs a train: entry in cog.yaml.`);
   }
-  const settingsEnv = options.settings ?? Deno.env.toObject();
   const settings = readSettings(settingsEnv);
-  const configConcurrency = config.concurrency?.max ?? null;
   const tmpDir = await Deno.makeTempDir({ prefix: "cog-server-" });
-  const workerEnv = { ...parseEnvEntries(config.environment, "environment"), ...options.env };
-  if (settings.concurrency === null && configConcurrency !== null) {
-    workerEnv.COG_MAX_CONCURRENCY = String(configConcurrency);
-  }
+  // The worker inherits the shell's environment; the overlay goes on top of it.
+  const workerEnv = overlay;
 
   // /v1/files uploads: kept a day (at most 1000 files, 10 request-bodies' worth of bytes).
   const uploads = new UploadStore({
@@ -133,7 +155,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     spawnWorker: options.spawnWorker ??
       createPythonWorkerSpawner((line) => log("debug", `worker: ${line}`)),
     workerEnv,
-    concurrency: settings.concurrency ?? configConcurrency,
+    python: settingsEnv.COG_PYTHON || undefined,
+    concurrency: settings.concurrency,
     queueSize: settings.queueSize,
     setupTimeoutMs: settings.setupTimeoutMs,
     files: {
@@ -253,5 +276,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     signalHandlers.push(["SIGINT", onInt], ["SIGTERM", onTerm]);
     for (const [signal, handler] of signalHandlers) Deno.addSignalListener(signal, handler);
   }
-  return { url, port: address.port, service, shutdown, finished };
+  return { url, port: address.port, service, quiet, shutdown, finished };
 }

@@ -33,6 +33,15 @@ export interface DockerClient {
   remove(name: string): Promise<void>;
   /** Whether a container with this name exists (running or not). */
   containerExists(name: string): Promise<boolean>;
+  /** `docker image tag source target`; throws DockerError on failure. */
+  tagImage(source: string, target: string): Promise<void>;
+  /** Removes an image reference (`docker image rm`; ignores "no such image"). */
+  removeImage(image: string): Promise<void>;
+  /**
+   * Runs a docker command to completion with its stdout captured (and the stderr tail), e.g.
+   * a `docker run --rm` that prints a result; aborting stops it.
+   */
+  capture(args: string[], options?: { signal?: AbortSignal }): Promise<ExecResult>;
 }
 
 /** Options for {@linkcode createDockerClient}. */
@@ -138,6 +147,24 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
     async containerExists(name) {
       const r = await exec(["ps", "-a", "-q", "--filter", `name=^/${name}$`]);
       return r.code === 0 && r.stdout.trim() !== "";
+    },
+
+    async tagImage(source, target) {
+      const r = await exec(["image", "tag", source, target]);
+      if (r.code !== 0) {
+        throw new DockerError(
+          `docker image tag ${source} ${target} failed: ${lastLine(r.stderrTail) || "no answer"}`,
+          { exitCode: r.code, stderrTail: r.stderrTail },
+        );
+      }
+    },
+
+    async removeImage(image) {
+      await exec(["image", "rm", image]);
+    },
+
+    capture(args, opts = {}) {
+      return exec(args, { stdout: "capture", stderr: "capture", signal: opts.signal });
     },
   };
 }

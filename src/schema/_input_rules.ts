@@ -24,10 +24,14 @@ export function inputRules(spec: InputSpec): InputRules {
   const nullable = optional ||
     (spec.type.kind === "secret" && spec.default_given &&
       spec.default === null);
-  // A None default on a non-nullable type (the `seed: int = None` idiom) does not count.
+  // A None default on a non-nullable type (the legacy `seed: int = None` idiom) is not a
+  // default value, but it makes the input optional, as in Cog's pydantic era: no `default`
+  // key, not required, and the predictor gets None when it is omitted. (Cog 0.17+ marks it
+  // required; ARCHITECTURE.md, "Cog quirks".) An explicit null is still refused.
   const hasDefault = spec.default_given && (spec.default !== null || nullable);
+  const legacyNone = spec.default_given && spec.default === null && !nullable;
   let required: boolean;
-  if (hasDefault) required = false;
+  if (hasDefault || legacyNone) required = false;
   // `Optional[T]` without a default may be omitted, but `A | B | None` stays required.
   else if (spec.type.kind === "optional") {
     required = spec.type.inner.kind === "union";

@@ -15,12 +15,15 @@ export interface LoggerOptions {
   level?: LogLevel;
   write?: (line: string) => void;
   now?: () => Date;
+  /** Where LOG_FORMAT and COG_LOG_LEVEL are read from (default: the process environment). */
+  env?: Record<string, string | undefined>;
 }
 
 /** A logger writing to stderr (or `write`). */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const format = options.format ?? (Deno.env.get("LOG_FORMAT") === "json" ? "json" : "console");
-  const envLevel = (Deno.env.get("COG_LOG_LEVEL") ?? "").toLowerCase();
+  const get = (name: string) => options.env ? options.env[name] : Deno.env.get(name);
+  const format = options.format ?? (get("LOG_FORMAT") === "json" ? "json" : "console");
+  const envLevel = (get("COG_LOG_LEVEL") ?? "").toLowerCase();
   const level: LogLevel = options.level ??
     (envLevel in ORDER ? envLevel as LogLevel : envLevel === "warning" ? "warn" : "info");
   const encoder = new TextEncoder();

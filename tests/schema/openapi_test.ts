@@ -125,7 +125,7 @@ Deno.test("buildOpenApiDocument turns constraints and choices into python-sdk.md
   ]);
 });
 
-Deno.test("buildOpenApiDocument applies the required, nullable and default rules of python-sdk.md example 3", () => {
+Deno.test("buildOpenApiDocument applies the required, nullable and default rules of python-sdk.md example 3 (a None default makes seed optional, as in Cog's pydantic era)", () => {
   const inputSchema = component(EXAMPLE_3, "Input");
   deepStrictEqual(inputSchema, {
     properties: {
@@ -179,7 +179,7 @@ Deno.test("buildOpenApiDocument applies the required, nullable and default rules
         "x-order": 7,
       },
     },
-    required: ["images", "prompt", "seed", "params"],
+    required: ["images", "prompt", "params"],
     title: "Input",
     type: "object",
   });

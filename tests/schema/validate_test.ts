@@ -330,17 +330,17 @@ Deno.test("createInputValidator injects null only for omitted bare optionals wit
   deepStrictEqual(given.ok && given.value.note, "n");
 });
 
-Deno.test("createInputValidator requires a seed whose default is None", () => {
-  const errors = errorsOf(
-    createInputValidator(EXAMPLE_3)({ images: [], prompt: "p", params: {} }),
-  );
-  deepStrictEqual(errors, [
-    {
-      loc: ["body", "input", "seed"],
-      msg: "Field required",
-      type: "value_error.missing",
-    },
+Deno.test("createInputValidator lets a seed whose default is None be omitted, injects nothing and refuses an explicit null", () => {
+  const validate = createInputValidator(EXAMPLE_3);
+  deepStrictEqual(validate({ images: [], prompt: "p", params: {} }), {
+    ok: true,
+    value: { images: [], prompt: "p", params: {}, note: null },
+    stripped: [],
+  });
+  deepStrictEqual(errorsOf(validate({ images: [], prompt: "p", params: {}, seed: null })), [
+    { loc: ["body", "input", "seed"], msg: 'null is not of type "integer"', type: "value_error" },
   ]);
+  deepStrictEqual(validate({ images: [], prompt: "p", params: {}, seed: 7 }).ok, true);
 });
 
 Deno.test("createInputValidator does not inject defaults: the model applies them", () => {
@@ -393,8 +393,9 @@ Deno.test("inputRules decides required, nullable, default and null injection per
     default: { value: null },
     injectNull: false,
   });
+  // Cog 0.17+ makes it required; the pydantic-era rule (optional, no default key) is kept.
   deepStrictEqual(rules.seed, {
-    required: true,
+    required: false,
     nullable: false,
     default: undefined,
     injectNull: false,

@@ -149,7 +149,7 @@ Deno.test("COG_MAX_CONCURRENCY over 1 with a sync predictor fails setup with Cog
   }
 });
 
-Deno.test("cog.yaml concurrency.max sets the slots, and COG_MAX_CONCURRENCY overrides it", async () => {
+Deno.test("cog.yaml concurrency.max sets the slots over the shell's COG_MAX_CONCURRENCY, and -e COG_MAX_CONCURRENCY overrides it", async () => {
   const dir = await writeProject({
     "cog.yaml":
       'build:\n  python_version: "3.11"\nrun: "predict.py:Predictor"\nconcurrency:\n  max: 2\n',
@@ -169,13 +169,20 @@ Deno.test("cog.yaml concurrency.max sets the slots, and COG_MAX_CONCURRENCY over
     } finally {
       await s.close();
     }
-    const o = await startFixture("", { dir, settings: { COG_MAX_CONCURRENCY: "3" } });
+    // As in the image: the shell is under cog.yaml (an ENV line), -e over it (docker run -e).
+    const shell = await startFixture("", { dir, settings: { COG_MAX_CONCURRENCY: "3" } });
+    try {
+      assertEquals(shell.server.service.slotUsage.total, 2);
+    } finally {
+      await shell.close();
+    }
+    const o = await startFixture("", { dir, env: { COG_MAX_CONCURRENCY: "3" } });
     try {
       assertEquals(o.server.service.slotUsage.total, 3);
     } finally {
       await o.close();
     }
-    const junk = await startFixture("", { dir, settings: { COG_MAX_CONCURRENCY: "0" } });
+    const junk = await startFixture("", { dir, env: { COG_MAX_CONCURRENCY: "0" } });
     try {
       assertEquals(junk.server.service.slotUsage.total, 1, "0 means 1, as in Cog");
     } finally {
