@@ -4,10 +4,12 @@
 
 import { loadConfig } from "../config/mod.ts";
 import { parseEnvEntries } from "./_env.ts";
+import { readSecuritySettings } from "./_security_settings.ts";
 import { watchProject } from "./_watch.ts";
 import { createApp } from "../server/http/app.ts";
 import { createLogger, type Logger } from "../server/log.ts";
 import { PredictionService } from "../server/service.ts";
+import { createServerTempDir } from "../server/temp_dir.ts";
 import { fetchWebhookSender } from "../server/webhook.ts";
 import { COG_VERSION } from "../server/wire.ts";
 import { createPythonWorkerSpawner, type WorkerSpawner } from "../worker/mod.ts";
@@ -106,7 +108,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const settingsEnv = options.settings ?? Deno.env.toObject();
   const settings = readSettings(settingsEnv);
   const configConcurrency = config.concurrency?.max ?? null;
-  const tmpDir = await Deno.makeTempDir({ prefix: "cog-server-" });
+  const security = readSecuritySettings(settingsEnv);
+  const tmp = await createServerTempDir();
+  for (const dir of tmp.removed) log("info", `removed the temp directory of a dead server: ${dir}`);
+  const tmpDir = tmp.path;
   const workerEnv = { ...parseEnvEntries(config.environment, "environment"), ...options.env };
   if (settings.concurrency === null && configConcurrency !== null) {
     workerEnv.COG_MAX_CONCURRENCY = String(configConcurrency);
@@ -131,6 +136,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       attempts: 3,
       uploadTimeoutMs: 600_000,
       userAgent: settings.userAgent,
+      maxOutputBytes: security.maxOutputFileBytes,
+      allowLocalInputs: security.allowLocalFileInputs,
     },
     webhooks: {
       sender: fetchWebhookSender,
@@ -167,6 +174,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopWatching?.();
       await service.shutdown();
       await server.shutdown();
+      await tmp.release();
       for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
       resolveFinished(0);
     })();
@@ -176,6 +184,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const app = createApp(service, {
     onShutdown: () => void shutdown(),
     bodyLimit: settings.bodyLimit,
+    bodyTimeoutMs: security.bodyTimeoutMs,
+    allowedOrigins: security.allowedOrigins,
     log: (level, message) => log(level, message),
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -186,7 +196,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onListen: () => {},
     }, app.fetch);
   } catch (error) {
-    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+    await tmp.release();
     if (error instanceof Deno.errors.AddrInUse) {
       throw new Error(
         `port ${options.port} on ${options.host} is already in use: stop whatever holds it or choose another with -p`,

@@ -43,11 +43,19 @@ export function isFileInputUrl(value: string): boolean {
   return /^(https?:\/\/|data:)/i.test(value);
 }
 
-/** The 422 message for a file input that is not a URL (`name` is the input, `where` its element). */
+/**
+ * The 422 message for a file input that is not an http(s)/data URL: Cog's
+ * wording for a URL of another scheme, the same allow-list for a bare path.
+ */
 export function localFileMessage(name: string, value: string): string {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):(\/\/|(?=\/))/.exec(value)?.[1];
+  if (scheme && scheme.length > 1) {
+    return `input "${name}": '${scheme.toLowerCase().slice(0, 40)}' is not a valid URL scheme. ` +
+      `'data', 'http', or 'https' is supported.`;
+  }
   const shown = value.length > 80 ? `${show(value.slice(0, 80))}...` : show(value);
-  return `${shown} is not a URL: input "${name}" takes a file as an http://, https:// or ` +
-    `data: URL (local paths are refused over HTTP)`;
+  return `input "${name}": ${shown} is not a URL. 'data', 'http', or 'https' is supported; ` +
+    `local paths are refused over HTTP.`;
 }
 
 /** Options for {@linkcode createInputValidator}. */
