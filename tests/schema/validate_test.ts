@@ -313,8 +313,8 @@ Deno.test("createInputValidator takes path, file and secret inputs as strings", 
 });
 
 const LOCAL_MESSAGE = (name: string, shown: string) =>
-  `${shown} is not a URL: input "${name}" takes a file as an http://, https:// or data: URL ` +
-  `(local paths are refused over HTTP)`;
+  `input "${name}": ${shown} is not a URL. 'data', 'http', or 'https' is supported; ` +
+  `local paths are refused over HTTP.`;
 
 Deno.test("a Path or File input that is not an http(s) or data URL is a 422 naming the input", () => {
   for (const type of [PATH, FILE, optional(PATH), optional(FILE)]) {
@@ -324,8 +324,8 @@ Deno.test("a Path or File input that is not an http(s) or data URL is a 422 nami
         "/proc/self/environ",
         "relative.png",
         "",
-        "file:///etc/passwd",
         "C:\\x",
+        "c:/x",
       ]
     ) {
       strictEqual(messageFor(one(type), local), LOCAL_MESSAGE("x", JSON.stringify(local)));
@@ -333,6 +333,17 @@ Deno.test("a Path or File input that is not an http(s) or data URL is a 422 nami
     for (const url of ["http://h/a.png", "HTTPS://h/a", "data:,x", "DATA:image/png;base64,AA=="]) {
       accepts(one(type), url);
     }
+  }
+  for (
+    const [url, scheme] of [["file:///etc/passwd", "file"], ["FTP://h/x", "ftp"], [
+      "file:/etc/passwd",
+      "file",
+    ]]
+  ) {
+    strictEqual(
+      messageFor(one(PATH), url),
+      `input "x": '${scheme}' is not a valid URL scheme. 'data', 'http', or 'https' is supported.`,
+    );
   }
   // A long value is cut in the message.
   const long = "/" + "a".repeat(500);
