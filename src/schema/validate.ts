@@ -49,7 +49,8 @@ export function isFileInputUrl(value: string): boolean {
  */
 export function localFileMessage(name: string, value: string): string {
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):(\/\/|(?=\/))/.exec(value)?.[1];
-  if (scheme && scheme.length > 1) {
+  // One letter is a Windows drive (C:/x); http:/x is a malformed URL, not another scheme.
+  if (scheme && scheme.length > 1 && !/^(https?|data)$/i.test(scheme)) {
     return `input "${name}": '${scheme.toLowerCase().slice(0, 40)}' is not a valid URL scheme. ` +
       `'data', 'http', or 'https' is supported.`;
   }

@@ -160,7 +160,12 @@ export function decodeDataUrl(url: string): { mime: string; bytes: Uint8Array } 
   const mime = meta[0] || "text/plain";
   const payload = url.slice(comma + 1);
   if (isBase64) {
-    const clean = decodeURIComponent(payload).replace(/\s+/g, "");
+    let clean: string;
+    try {
+      clean = decodeURIComponent(payload).replace(/\s+/g, "");
+    } catch {
+      throw new InputFileError("malformed data URL: invalid percent-encoding");
+    }
     if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean) || clean.replace(/=+$/, "").length % 4 === 1) {
       throw new InputFileError("malformed data URL: the base64 payload is invalid");
     }
