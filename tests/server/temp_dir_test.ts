@@ -26,6 +26,12 @@ Deno.test("a SIGKILLed server's temp dir is removed at the next start; live and 
   let next: Awaited<ReturnType<typeof spawnCliServer>> | null = null;
   try {
     const liveDirs = (await names(tmp)).filter((n) => n.startsWith("cog-server-"));
+    assertEquals(
+      await names(`${tmp}/${liveDirs[0]}`),
+      [],
+      "the directory holds only predictions' files",
+    );
+    assert((await names(tmp)).includes(`.${liveDirs[0]}.lock`), "its lock is a hidden sibling");
     assertEquals(liveDirs.length, 1);
 
     const killed = await spawnCliServer(`${FIXTURES}echo`, [], env);
@@ -48,6 +54,7 @@ Deno.test("a SIGKILLed server's temp dir is removed at the next start; live and 
     next = await spawnCliServer(`${FIXTURES}echo`, [], env);
     const after = await names(tmp);
     assert(!after.includes(stale[0]), `${stale[0]} is still there: ${after}`);
+    assert(!after.includes(`.${stale[0]}.lock`), `its lock file is still there: ${after}`);
     assert(after.includes(liveDirs[0]), "the live server's directory was removed");
     for (const kept of ["cog-server-foreign", "cog-server-file", "other-dir"]) {
       assert(after.includes(kept), `${kept} was removed`);
@@ -76,12 +83,19 @@ Deno.test("removeStaleServerDirs leaves a directory whose lock is held, even by 
     const held = await createServerTempDir({ parent });
     assertEquals(await removeStaleServerDirs(parent), []);
     assertEquals((await Deno.stat(held.path)).isDirectory, true);
-    // A directory with a lock file nobody holds (its server died) goes.
+    // The directory holds only predictions' files: the lock is its sibling.
+    assertEquals(await names(held.path), []);
+    // A directory with a lock file nobody holds (its server died) goes, and so does an orphan lock.
     await Deno.mkdir(`${parent}/cog-server-dead`);
-    await Deno.writeTextFile(`${parent}/cog-server-dead/.lock`, "123\n");
+    await Deno.writeTextFile(`${parent}/.cog-server-dead.lock`, "123\n");
     await Deno.writeTextFile(`${parent}/cog-server-dead/left.bin`, "x");
+    await Deno.writeTextFile(`${parent}/.cog-server-orphan.lock`, "124\n");
     const second = await createServerTempDir({ parent });
     assertEquals(second.removed, [`${parent}/cog-server-dead`]);
+    assertEquals(
+      (await names(parent)).filter((n) => n.includes("dead") || n.includes("orphan")),
+      [],
+    );
     await held.release();
     await held.release(); // twice is fine
     await second.release();
