@@ -191,9 +191,16 @@ function snapshot() {
     serverSockets: fdKinds(server.pid)["socket"] ?? 0,
     workerFds: kids.reduce((a, pid) => a + fdCount(pid), 0),
     children: kids.length,
-    // inside the server's own cog-server-* directory (per-prediction dirs)
+    // inside the server's own cog-server-* directory (per-prediction dirs); its
+    // .cog-server-*.lock sibling is the server's, held while it runs
     tempFiles: [...Deno.readDirSync(serverTmp)].reduce(
-      (a, e) => a + (e.isDirectory ? countFiles(`${serverTmp}/${e.name}`) : 1),
+      (a, e) =>
+        a +
+        (e.isDirectory
+          ? countFiles(`${serverTmp}/${e.name}`)
+          : /^\.cog-server-.*\.lock$/.test(e.name)
+          ? 0
+          : 1),
       0,
     ),
   };

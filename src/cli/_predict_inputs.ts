@@ -4,6 +4,7 @@
 
 import { extensionForMime, mimeForName } from "../server/_mime.ts";
 import { encodeBase64 } from "../server/_base64.ts";
+import { dataUrlNameParam } from "../server/files.ts";
 import { CliError } from "./_errors.ts";
 
 type Schema = Record<string, unknown>;
@@ -69,6 +70,11 @@ function resolvedType(schema: Schema): string | undefined {
   return undefined;
 }
 
+/**
+ * `@file` as a data URL (never a bare path: the server refuses those), with the
+ * file's own name in a `name=` media type parameter so the model gets
+ * `clip.mkv`, not `file.bin` (our server honours it; Cog ignores it).
+ */
 async function readFileAsDataUrl(name: string, path: string): Promise<string> {
   const expanded = path.startsWith("~/") ? `${Deno.env.get("HOME")}${path.slice(1)}` : path;
   let bytes: Uint8Array;
@@ -80,7 +86,9 @@ async function readFileAsDataUrl(name: string, path: string): Promise<string> {
       : (error as Error).message;
     throw new CliError(`input "${name}": open ${path}: ${reason}`);
   }
-  return `data:${mimeForName(expanded)};base64,${encodeBase64(bytes)}`;
+  const base = expanded.slice(expanded.lastIndexOf("/") + 1);
+  const named = base === "" ? "" : `;${dataUrlNameParam(base)}`;
+  return `data:${mimeForName(expanded)}${named};base64,${encodeBase64(bytes)}`;
 }
 
 function coerceScalar(value: string, schema: Schema | undefined): unknown {

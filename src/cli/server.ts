@@ -4,10 +4,12 @@
 
 import { loadConfig } from "../config/mod.ts";
 import { environmentOverlay, isImageEnvironment, QUIET_STARTUP_VAR } from "./_env.ts";
+import { readSecuritySettings } from "./_security_settings.ts";
 import { watchProject } from "./_watch.ts";
 import { createApp } from "../server/http/app.ts";
 import { createLogger, type Logger } from "../server/log.ts";
 import { PredictionService } from "../server/service.ts";
+import { createServerTempDir } from "../server/temp_dir.ts";
 import { UploadStore } from "../server/uploads.ts";
 import { fetchWebhookSender, parseWebhookSecret } from "../server/webhook.ts";
 import { COG_VERSION } from "../server/wire.ts";
@@ -135,7 +137,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new Error(`--x-mode train needs a train: entry in cog.yaml.`);
   }
   const settings = readSettings(settingsEnv);
-  const tmpDir = await Deno.makeTempDir({ prefix: "cog-server-" });
+  const security = readSecuritySettings(settingsEnv);
+  const tmp = await createServerTempDir();
+  for (const dir of tmp.removed) log("info", `removed the temp directory of a dead server: ${dir}`);
+  const tmpDir = tmp.path;
   // The worker inherits the shell's environment; the overlay goes on top of it.
   const workerEnv = overlay;
 
@@ -168,6 +173,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       uploadTimeoutMs: 600_000,
       userAgent: settings.userAgent,
       fetch: uploads.fetchThrough(),
+      maxOutputBytes: security.maxOutputFileBytes,
+      allowLocalInputs: security.allowLocalFileInputs,
     },
     webhooks: {
       sender: fetchWebhookSender,
@@ -209,6 +216,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopWatching?.();
       await service.shutdown();
       await server.shutdown();
+      await tmp.release();
       for (const [signal, handler] of signalHandlers) Deno.removeSignalListener(signal, handler);
       resolveFinished(0);
     })();
@@ -218,6 +226,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const app = createApp(service, {
     onShutdown: () => void shutdown(),
     bodyLimit: settings.bodyLimit,
+    bodyTimeoutMs: security.bodyTimeoutMs,
+    allowedOrigins: security.allowedOrigins,
     log: (level, message) => log(level, message),
     uploads,
     apiToken: settings.apiToken,
@@ -230,7 +240,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       onListen: () => {},
     }, app.fetch);
   } catch (error) {
-    await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+    await tmp.release();
     if (error instanceof Deno.errors.AddrInUse) {
       throw new Error(
         `port ${options.port} on ${options.host} is already in use: stop whatever holds it or choose another with -p`,

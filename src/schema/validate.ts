@@ -1,6 +1,8 @@
 // Predictor signature -> zod validators for prediction input, with Cog's
 // 422 `detail` entries (http-protocol.md §11), plus the lists of file and
-// secret inputs the server needs for downloads and masking. Pure: no I/O.
+// secret inputs the server needs for downloads and masking. File inputs must be
+// http(s)/data URLs (a bare path would hand the model, and so the client, a host
+// file) unless the server opts in. Pure: no I/O.
 
 import { z } from "zod";
 import { type InputRules, inputRules, unwrapOptional } from "./_input_rules.ts";
@@ -35,6 +37,38 @@ export const MISSING_ERROR_TYPE = "value_error.missing";
 export const VALUE_ERROR_TYPE = "value_error";
 /** `loc[2]` when the whole input is wrong. */
 export const ROOT_LOCATION = "__root__";
+
+/** True when a file input value is an http(s):// or data: URL (case-insensitive scheme). */
+export function isFileInputUrl(value: string): boolean {
+  return /^(https?:\/\/|data:)/i.test(value);
+}
+
+/**
+ * The 422 message for a file input that is not an http(s)/data URL: Cog's
+ * wording for a URL of another scheme, the same allow-list for a bare path.
+ */
+export function localFileMessage(name: string, value: string): string {
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):(\/\/|(?=\/))/.exec(value)?.[1];
+  // One letter is a Windows drive (C:/x); http:/x is a malformed URL, not another scheme.
+  if (scheme && scheme.length > 1 && !/^(https?|data)$/i.test(scheme)) {
+    return `input "${name}": '${scheme.toLowerCase().slice(0, 40)}' is not a valid URL scheme. ` +
+      `'data', 'http', or 'https' is supported.`;
+  }
+  const shown = value.length > 80 ? `${show(value.slice(0, 80))}...` : show(value);
+  return `input "${name}": ${shown} is not a URL. 'data', 'http', or 'https' is supported; ` +
+    `local paths are refused over HTTP.`;
+}
+
+/** Options for {@linkcode createInputValidator}. */
+export interface InputValidatorOptions {
+  /** false (tests only): always use zod, to compare with the fast path. */
+  fast?: boolean;
+  /**
+   * Accept any string for Path/File inputs, local paths included
+   * (COG_ALLOW_LOCAL_FILE_INPUTS; trusted setups only). Default false.
+   */
+  allowLocalFiles?: boolean;
+}
 
 /** A value as jsonschema-rs prints it in messages: compact JSON. */
 function show(value: unknown): string {
@@ -107,8 +141,35 @@ function compilePattern(spec: InputSpec, regex: string): RegExp {
   }
 }
 
-/** The zod schema of one parameter: its type plus ge/le/length/regex/choices. */
-function fieldSchema(spec: InputSpec): z.ZodType {
+/**
+ * True when the worker turns (elements of) this type into a Path/File: the
+ * shapes python/cog/_inputs.py coerces (Optional, list, nested lists), not
+ * unions (their strings reach the model as strings).
+ */
+function carriesFiles(type: TypeDesc): boolean {
+  if (type.kind === "optional") return carriesFiles(type.inner);
+  if (type.kind === "list") return carriesFiles(type.items);
+  return type.kind === "path" || type.kind === "file";
+}
+
+/** Each string in `value` that lands in a Path/File slot of `type` and is not a URL. */
+function localFileValues(
+  type: TypeDesc,
+  value: unknown,
+  path: (string | number)[],
+  found: [(string | number)[], string][],
+): void {
+  if (type.kind === "optional") localFileValues(type.inner, value, path, found);
+  else if (type.kind === "list" && Array.isArray(value)) {
+    value.forEach((item, i) => localFileValues(type.items, item, [...path, i], found));
+  } else if (
+    (type.kind === "path" || type.kind === "file") && typeof value === "string" &&
+    !isFileInputUrl(value)
+  ) found.push([path, value]);
+}
+
+/** The zod schema of one parameter: its type plus ge/le/length/regex/choices and URL-only files. */
+function fieldSchema(spec: InputSpec, allowLocalFiles: boolean): z.ZodType {
   const base = unwrapOptional(spec.type);
   if (spec.choices !== null) {
     const choices = spec.choices;
@@ -163,6 +224,20 @@ function fieldSchema(spec: InputSpec): z.ZodType {
       error: (issue) => `${show(issue.input)} does not match ${JSON.stringify(regex)}`,
     });
   }
+  if (!allowLocalFiles && carriesFiles(spec.type)) {
+    schema = schema.superRefine((value, ctx) => {
+      const found: [(string | number)[], string][] = [];
+      localFileValues(spec.type, value, [], found);
+      for (const [path, local] of found) {
+        ctx.addIssue({
+          code: "custom",
+          path,
+          input: local,
+          message: localFileMessage(spec.name, local),
+        });
+      }
+    });
+  }
   return schema;
 }
 
@@ -189,20 +264,23 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function createInputValidator(
   signature: Signature,
-  options: { fast?: boolean } = {},
+  options: InputValidatorOptions = {},
 ): InputValidator {
+  const allowLocalFiles = options.allowLocalFiles ?? false;
   const shape: Record<string, z.ZodType> = {};
   const rules = new Map(
     signature.inputs.map((spec) => [spec.name, inputRules(spec)]),
   );
   for (const spec of signature.inputs) {
-    const schema = fieldSchema(spec);
+    const schema = fieldSchema(spec, allowLocalFiles);
     shape[spec.name] = rules.get(spec.name)!.required ? schema : schema.optional();
   }
   const objectSchema = z.object(shape, { error: notOfType("object") });
   const secrets = new Set(secretInputs(signature));
   // `fast: false` (tests only) compares the zod-only path with the fast one.
-  const fast = options.fast === false ? null : fastChecks(signature.inputs, rules);
+  const fast = options.fast === false
+    ? null
+    : fastChecks(signature.inputs, rules, allowLocalFiles ? SIMPLE_CHECKS : URL_FILE_CHECKS);
 
   return (input: unknown): ValidationResult => {
     // Null prototype: a parameter named `constructor` must not be found on Object.prototype.
@@ -260,6 +338,7 @@ export function createInputValidator(
 function fastChecks(
   inputs: InputSpec[],
   rules: Map<string, InputRules>,
+  simpleChecks: typeof SIMPLE_CHECKS,
 ): ((known: Record<string, unknown>) => boolean) | null {
   const checks: [string, (value: unknown) => boolean, boolean][] = [];
   for (const spec of inputs) {
@@ -267,7 +346,7 @@ function fastChecks(
       spec.choices !== null || spec.ge !== null || spec.le !== null ||
       spec.min_length !== null || spec.max_length !== null || spec.regex !== null
     ) return null;
-    const check = SIMPLE_CHECKS[unwrapOptional(spec.type).kind];
+    const check = simpleChecks[unwrapOptional(spec.type).kind];
     if (!check) return null;
     checks.push([spec.name, check, rules.get(spec.name)!.required]);
   }
@@ -289,6 +368,13 @@ const SIMPLE_CHECKS: Partial<Record<TypeDesc["kind"], (value: unknown) => boolea
   int: (value) => typeof value === "number" && Number.isInteger(value),
   float: (value) => typeof value === "number",
   bool: (value) => typeof value === "boolean",
+};
+const isUrlString = (value: unknown) => typeof value === "string" && isFileInputUrl(value);
+/** SIMPLE_CHECKS where a Path/File must be a URL (the default). */
+const URL_FILE_CHECKS: typeof SIMPLE_CHECKS = {
+  ...SIMPLE_CHECKS,
+  path: isUrlString,
+  file: isUrlString,
 };
 
 /** A parameter the server must download before calling the model. */

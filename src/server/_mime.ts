@@ -1,81 +1,51 @@
-// MIME types by file extension and back (for data URLs, uploads and names).
+// MIME types by file name and back (data URLs, uploads, downloaded file names,
+// `cog run` output names). The database is npm `mime` (IANA + Apache + nginx
+// types, ~1 000 extensions); Cog's own table (cli-predict.md 4.7) wins where it
+// picks another extension or knows a type the database lacks.
 
-const BY_EXTENSION: Record<string, string> = {
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".jpeg": "image/jpeg",
-  ".gif": "image/gif",
-  ".webp": "image/webp",
-  ".bmp": "image/bmp",
-  ".svg": "image/svg+xml",
-  ".tif": "image/tiff",
-  ".tiff": "image/tiff",
-  ".ico": "image/vnd.microsoft.icon",
-  ".wav": "audio/wav",
-  ".mp3": "audio/mpeg",
-  ".ogg": "audio/ogg",
-  ".flac": "audio/flac",
-  ".m4a": "audio/mp4",
-  ".aac": "audio/aac",
-  ".mid": "audio/midi",
-  ".mp4": "video/mp4",
-  ".webm": "video/webm",
-  ".mov": "video/quicktime",
-  ".avi": "video/x-msvideo",
-  ".mpeg": "video/mpeg",
-  ".txt": "text/plain",
-  ".csv": "text/csv",
-  ".html": "text/html",
-  ".css": "text/css",
-  ".md": "text/markdown",
-  ".js": "text/javascript",
-  ".json": "application/json",
-  ".pdf": "application/pdf",
-  ".zip": "application/zip",
-  ".tar": "application/x-tar",
-  ".gz": "application/gzip",
-  ".npy": "application/octet-stream",
-  ".bin": "application/octet-stream",
-  ".glb": "model/gltf-binary",
-  ".obj": "model/obj",
+import mime from "mime";
+
+/** Cog's choices where `mime` differs or has nothing (type -> extension). */
+const COG_EXTENSION: Readonly<Record<string, string>> = {
+  "application/jsonl": "jsonl",
+  "application/x-ndjson": "ndjson",
+  "application/x-cdf": "cda",
+  "audio/aac": "aac",
+  "audio/flac": "flac",
+  "audio/mpeg": "mp3",
+  "audio/opus": "opus",
+  "image/tiff": "tiff",
+  "video/3gpp2": "3gp2",
+  // Python's mimetypes (the worker's guess) says .mov, not .qt
+  "video/quicktime": "mov",
 };
 
-const PREFERRED_EXTENSION: Record<string, string> = {
-  "image/jpeg": ".jpg",
-  "image/png": ".png",
-  "image/gif": ".gif",
-  "image/webp": ".webp",
-  "image/bmp": ".bmp",
-  "image/svg+xml": ".svg",
-  "image/tiff": ".tiff",
-  "audio/wav": ".wav",
-  "audio/x-wav": ".wav",
-  "audio/wave": ".wav",
-  "audio/mpeg": ".mp3",
-  "audio/ogg": ".ogg",
-  "audio/flac": ".flac",
-  "video/mp4": ".mp4",
-  "video/webm": ".webm",
-  "text/plain": ".txt",
-  "text/csv": ".csv",
-  "text/html": ".html",
-  "application/json": ".json",
-  "application/pdf": ".pdf",
-  "application/zip": ".zip",
-  "model/gltf-binary": ".glb",
+/** Extension -> type where Cog's table (or IANA) differs from `mime`. */
+const COG_TYPE: Readonly<Record<string, string>> = {
+  jsonl: "application/jsonl",
+  ndjson: "application/x-ndjson",
+  cda: "application/x-cdf",
+  flac: "audio/flac",
+  opus: "audio/opus",
+  "3gp2": "video/3gpp2",
 };
 
-/** MIME type for a file name; application/octet-stream when unknown. */
+/** The type of unknown bytes. */
+export const OCTET_STREAM = "application/octet-stream";
+
+/** MIME type for a file name (only its extension counts); application/octet-stream when unknown. */
 export function mimeForName(name: string): string {
-  const dot = name.lastIndexOf(".");
-  if (dot === -1 || dot < name.lastIndexOf("/")) return "application/octet-stream";
-  return BY_EXTENSION[name.slice(dot).toLowerCase()] ?? "application/octet-stream";
+  const base = name.slice(name.lastIndexOf("/") + 1);
+  const dot = base.lastIndexOf(".");
+  if (dot === -1) return OCTET_STREAM;
+  const ext = base.slice(dot + 1).toLowerCase();
+  return COG_TYPE[ext] ?? mime.getType(ext) ?? OCTET_STREAM;
 }
 
-/** Extension (with the dot) for a MIME type, or null. */
-export function extensionForMime(mime: string): string | null {
-  const key = mime.trim().toLowerCase();
-  if (PREFERRED_EXTENSION[key]) return PREFERRED_EXTENSION[key];
-  for (const [ext, type] of Object.entries(BY_EXTENSION)) if (type === key) return ext;
-  return null;
+/** Extension (with the dot) for a MIME type (parameters ignored), or null when unknown. */
+export function extensionForMime(type: string): string | null {
+  const key = type.split(";")[0].trim().toLowerCase();
+  if (key === "") return null;
+  const ext = COG_EXTENSION[key] ?? mime.getExtension(key);
+  return ext ? `.${ext}` : null;
 }

@@ -2,7 +2,9 @@
 // A FileValue stands in the prediction's output for a file snapshot on disk;
 // a sync response streams it (base64, chunk by chunk) through jsonStream();
 // anything else that stringifies the prediction (webhooks, SSE) gets the
-// data URL through toJSON().
+// data URL through toJSON(). The path is always the server's own snapshot
+// (files.ts resolveOutputFile checked the model's file and copied at most
+// `size` bytes), and no more than `size` bytes of it are ever read.
 
 import type { Json } from "../schema/mod.ts";
 import { encodeBase64, encodeBase64Bytes } from "./_base64.ts";
@@ -28,7 +30,9 @@ export class FileValue {
       capturing.files.push(this);
       return `${capturing.marker}${capturing.files.length - 1}`;
     }
-    return `data:${this.mime};base64,${encodeBase64(Deno.readFileSync(this.path))}`;
+    const bytes = Deno.readFileSync(this.path);
+    const data = bytes.length > this.size ? bytes.subarray(0, this.size) : bytes;
+    return `data:${this.mime};base64,${encodeBase64(data)}`;
   }
 }
 
@@ -82,6 +86,7 @@ export function jsonStream(value: unknown, onDone?: () => void): ReadableStream<
 
   let index = 0;
   let file: Deno.FsFile | null = null;
+  let remaining = 0; // bytes of the current file still to send (its snapshot size)
   const buffer = new Uint8Array(CHUNK);
   // Output chunks come from a small ring: a chunk is reused only RING pulls
   // later, long after the server wrote it to the socket. This keeps garbage
@@ -114,19 +119,22 @@ export function jsonStream(value: unknown, onDone?: () => void): ReadableStream<
           }
           if (!file) {
             file = await Deno.open(part.path, { read: true });
+            remaining = part.size;
             controller.enqueue(encoder.encode(`"data:${part.mime};base64,`));
             return;
           }
+          const want = Math.min(CHUNK, remaining);
           let filled = 0;
-          while (filled < CHUNK) {
-            const n = await file.read(buffer.subarray(filled));
+          while (filled < want) {
+            const n = await file.read(buffer.subarray(filled, want));
             if (n === null) break;
             filled += n;
           }
+          remaining -= filled;
           if (filled > 0) {
             controller.enqueue(encodeBase64Bytes(buffer.subarray(0, filled), ring[turn++ % RING]));
           }
-          if (filled < CHUNK) {
+          if (filled < CHUNK || remaining === 0) {
             file.close();
             file = null;
             index++;

@@ -1,12 +1,16 @@
 // Files in and out: input URLs (http, https, data) downloaded or decoded into
 // a prediction's own directory before predict() runs, and output files turned
-// into data URLs or uploaded (streamed from disk) to --upload-url.
+// into data URLs or uploaded (streamed from disk) to --upload-url. Output
+// paths come from the worker and are read with the server's identity, so only
+// regular files outside /proc, /sys and /dev are read, never more than
+// maxOutputBytes.
 
 import { encodeBase64 } from "./_base64.ts";
 import { deadline } from "./_deadline.ts";
 import { FileValue, STREAM_THRESHOLD } from "./file_value.ts";
-import { extensionForMime, mimeForName } from "./_mime.ts";
+import { extensionForMime, mimeForName, OCTET_STREAM } from "./_mime.ts";
 import { putFile } from "./_put_file.ts";
+import { isFileInputUrl } from "../schema/mod.ts";
 
 /** A bad or unreachable input file (the prediction fails with this message). */
 export class InputFileError extends Error {
@@ -17,6 +21,14 @@ export class InputFileError extends Error {
 export class UploadError extends Error {
   override name = "UploadError";
 }
+
+/** An output path the server refuses to read (the prediction fails with this message). */
+export class OutputFileError extends Error {
+  override name = "OutputFileError";
+}
+
+/** Default largest output file: 10 GiB (COG_MAX_OUTPUT_FILE_BYTES). */
+export const DEFAULT_MAX_OUTPUT_FILE_BYTES = 10 * 1024 ** 3;
 
 /** Limits and identity for downloads and uploads. */
 export interface FileOptions {
@@ -34,6 +46,13 @@ export interface FileOptions {
   uploadTimeoutMs: number;
   /** User-Agent for downloads ($COG_USER_AGENT). */
   userAgent?: string;
+  /** Largest output file read, bytes (default 10 GiB, COG_MAX_OUTPUT_FILE_BYTES). */
+  maxOutputBytes?: number;
+  /**
+   * Path/File inputs may be local paths (COG_ALLOW_LOCAL_FILE_INPUTS); read by
+   * the runtime's input validator. Off: only http(s) and data URLs.
+   */
+  allowLocalInputs?: boolean;
   /** The fetch to use (tests pass the real one; a seam, not a fake). */
   fetch?: typeof fetch;
 }
@@ -42,7 +61,7 @@ const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
 
 /** True when `value` is a URL the server must fetch or decode (http, https, data). */
 export function isFetchableUrl(value: string): boolean {
-  return /^(https?:\/\/|data:)/i.test(value);
+  return isFileInputUrl(value);
 }
 
 /**
@@ -62,11 +81,18 @@ export function checkInputUrl(name: string, value: string): void {
   );
 }
 
-/** File name Cog gives a downloaded URL (python-sdk.md 1.9 get_filename). */
+/**
+ * File name Cog gives a downloaded URL (python-sdk.md 1.9 get_filename). A
+ * data URL is `file` plus the extension of its media type, unless its media
+ * type carries a `name=<percent-encoded file name>` parameter (beyond Cog:
+ * what `cog run -i f=@clip.mkv` sends, so the model sees `clip.mkv`).
+ */
 export function filenameForUrl(url: string, contentType?: string | null): string {
-  if (url.startsWith("data:")) {
-    const mime = url.slice(5, url.indexOf(",") === -1 ? undefined : url.indexOf(","))
-      .split(";")[0];
+  if (/^data:/i.test(url)) {
+    const comma = url.indexOf(",");
+    const [mime, ...params] = url.slice(5, comma === -1 ? undefined : comma).split(";");
+    const named = dataUrlName(params);
+    if (named !== null) return truncateName(named, 200);
     return "file" + (extensionForMime(mime) ?? "");
   }
   let base = "";
@@ -76,13 +102,41 @@ export function filenameForUrl(url: string, contentType?: string | null): string
   } catch {
     base = "";
   }
-  base = base.replace(/[\u0000/\\]/g, "_").replace(/^\.+$/, "_");
+  base = safeName(base);
   // A name without an extension (e.g. /download?id=3) gets one from Content-Type,
   // so models that dispatch on the suffix still work.
   if (!base.includes(".")) {
     base = (base || "file") + (extensionForMime(contentType?.split(";")[0] ?? "") ?? "");
   }
   return truncateName(base, 200);
+}
+
+/** A base name that is one harmless path segment: no NUL, slash, control character or dot-only name. */
+function safeName(name: string): string {
+  return name.replace(/[\u0000-\u001f\u007f/\\]/g, "_").replace(/^\.+$/, "_");
+}
+
+/** The `name=` parameter of a data URL's media type, decoded and made safe; null when absent or unusable. */
+function dataUrlName(params: string[]): string | null {
+  for (const param of params) {
+    const eq = param.indexOf("=");
+    if (eq === -1 || param.slice(0, eq).trim().toLowerCase() !== "name") continue;
+    let value: string;
+    try {
+      value = decodeURIComponent(param.slice(eq + 1));
+    } catch {
+      return null;
+    }
+    // Only the last path segment counts: a name cannot pick a directory.
+    value = value.slice(Math.max(value.lastIndexOf("/"), value.lastIndexOf("\\")) + 1).trim();
+    return value === "" ? null : safeName(value);
+  }
+  return null;
+}
+
+/** The media type parameter that carries a file's name in a data URL (see filenameForUrl). */
+export function dataUrlNameParam(name: string): string {
+  return `name=${encodeURIComponent(name)}`;
 }
 
 function truncateName(name: string, maxBytes: number): string {
@@ -106,7 +160,12 @@ export function decodeDataUrl(url: string): { mime: string; bytes: Uint8Array } 
   const mime = meta[0] || "text/plain";
   const payload = url.slice(comma + 1);
   if (isBase64) {
-    const clean = decodeURIComponent(payload).replace(/\s+/g, "");
+    let clean: string;
+    try {
+      clean = decodeURIComponent(payload).replace(/\s+/g, "");
+    } catch {
+      throw new InputFileError("malformed data URL: invalid percent-encoding");
+    }
     if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(clean) || clean.replace(/=+$/, "").length % 4 === 1) {
       throw new InputFileError("malformed data URL: the base64 payload is invalid");
     }
@@ -286,10 +345,126 @@ export function redact(url: string): string {
   }
 }
 
+/** File systems whose entries are the kernel's view of the *reader* (the server), or devices. */
+const VIRTUAL_ROOTS = ["/proc", "/sys", "/dev"];
+
+function virtualRoot(path: string): string | null {
+  return VIRTUAL_ROOTS.find((root) => path === root || path.startsWith(`${root}/`)) ?? null;
+}
+
+function describeKind(info: Deno.FileInfo): string {
+  if (info.isDirectory) return "a directory";
+  if (info.isFifo) return "a FIFO";
+  if (info.isSocket) return "a socket";
+  if (info.isCharDevice || info.isBlockDevice) return "a device";
+  return "not a regular file";
+}
+
+function parentDir(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash <= 0 ? "/" : path.slice(0, slash);
+}
+
+/** A checked output file: open for reading, a regular file of `size` bytes. */
+export interface OutputFile {
+  file: Deno.FsFile;
+  size: number;
+}
+
+/**
+ * Opens an output file the worker reported, after checking it is safe for the
+ * server to read: an absolute path; not in /proc, /sys or /dev (nor a symlink
+ * resolving there); if the path itself is a symbolic link, its target stays in
+ * the link's own directory (a hostile archive's `out.png -> /etc/passwd`); a
+ * regular file (stat before open: a FIFO would block the open for ever); at
+ * most `maxBytes`. Throws OutputFileError naming the path and the reason.
+ */
+export async function openOutputFile(path: string, maxBytes: number): Promise<OutputFile> {
+  const refuse = (why: string) => new OutputFileError(`output file ${path} ${why}`);
+  if (!path.startsWith("/")) throw refuse("is not an absolute path");
+  if (virtualRoot(path)) {
+    throw refuse(
+      `is in ${virtualRoot(path)}, which the server does not read (it would read its own)`,
+    );
+  }
+  let link: Deno.FileInfo;
+  let real: string;
+  try {
+    link = await Deno.lstat(path);
+    real = await Deno.realPath(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw refuse("does not exist");
+    throw refuse(`cannot be read: ${(error as Error).message}`);
+  }
+  const root = virtualRoot(real);
+  if (root) throw refuse(`resolves to ${real}, in ${root}, which the server does not read`);
+  if (link.isSymlink) {
+    const dir = await Deno.realPath(parentDir(path));
+    if (!real.startsWith(dir === "/" ? "/" : `${dir}/`)) {
+      throw refuse(`is a symbolic link to ${real}, outside its own directory`);
+    }
+  }
+  const info = await Deno.stat(real);
+  if (!info.isFile) throw refuse(`is ${describeKind(info)}, not a regular file`);
+  if (info.size > maxBytes) {
+    throw refuse(
+      `is ${info.size} bytes, over the ${maxBytes} byte limit (COG_MAX_OUTPUT_FILE_BYTES)`,
+    );
+  }
+  const file = await Deno.open(real, { read: true });
+  try {
+    // The file may have been replaced between the checks and the open: check what was opened.
+    const opened = await file.stat();
+    if (!opened.isFile) throw refuse(`is ${describeKind(opened)}, not a regular file`);
+    if (opened.size > maxBytes) {
+      throw refuse(
+        `is ${opened.size} bytes, over the ${maxBytes} byte limit (COG_MAX_OUTPUT_FILE_BYTES)`,
+      );
+    }
+    return { file, size: opened.size };
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+/** Reads at most `size` bytes of `file` (the size it had when checked; a growing file is cut there). */
+async function readUpTo(file: Deno.FsFile, size: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    const n = await file.read(bytes.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return filled === size ? bytes : bytes.subarray(0, filled);
+}
+
+/** Copies at most `size` bytes of `file` into a new file at `target`. */
+async function copyUpTo(file: Deno.FsFile, size: number, target: string): Promise<number> {
+  const out = await Deno.open(target, { write: true, createNew: true });
+  const buffer = new Uint8Array(Math.min(size, 1024 * 1024) || 1);
+  let copied = 0;
+  try {
+    while (copied < size) {
+      const n = await file.read(buffer.subarray(0, Math.min(buffer.length, size - copied)));
+      if (n === null) break;
+      let written = 0;
+      while (written < n) written += await out.write(buffer.subarray(written, n));
+      copied += n;
+    }
+  } finally {
+    out.close();
+  }
+  return copied;
+}
+
 /**
  * Turns a worker-reported output file into what clients see: an uploaded
  * URL, a data URL, or (large files without --upload-url) a FileValue: a
- * snapshot copied into `keepDir` that is streamed as a data URL later.
+ * snapshot copied into `keepDir` that is streamed as a data URL later. The
+ * path is checked first (openOutputFile); the MIME type comes from the file
+ * name (npm `mime`), else the worker's guess.
  */
 export async function resolveOutputFile(
   path: string,
@@ -299,19 +474,27 @@ export async function resolveOutputFile(
   signal?: AbortSignal,
   keepDir?: string,
 ): Promise<string | FileValue> {
-  const type = mime ?? mimeForName(path);
-  if (!options.uploadUrl) {
-    const { size } = await Deno.stat(path);
-    if (keepDir && size >= STREAM_THRESHOLD) {
-      // A copy, not a link: the model may rewrite the same file in its next prediction.
-      await Deno.mkdir(keepDir, { recursive: true });
-      const kept = `${keepDir}/${crypto.randomUUID()}`;
-      await Deno.copyFile(path, kept);
-      return new FileValue(kept, type, size);
+  const byName = mimeForName(path);
+  const type = byName !== OCTET_STREAM ? byName : mime ?? OCTET_STREAM;
+  const { file, size } = await openOutputFile(
+    path,
+    options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_FILE_BYTES,
+  );
+  try {
+    if (!options.uploadUrl) {
+      if (keepDir && size >= STREAM_THRESHOLD) {
+        // A copy, not a link: the model may rewrite the same file in its next prediction.
+        await Deno.mkdir(keepDir, { recursive: true });
+        const kept = `${keepDir}/${crypto.randomUUID()}`;
+        const copied = await copyUpTo(file, size, kept);
+        return new FileValue(kept, type, copied);
+      }
+      return `data:${type};base64,${encodeBase64(await readUpTo(file, size))}`;
     }
-    const bytes = await Deno.readFile(path);
-    return `data:${type};base64,${encodeBase64(bytes)}`;
+  } finally {
+    file.close();
   }
+  // putFile sends exactly the size it stats (checked above), with a Content-Length.
   return await uploadFile(path, type, options, extraHeaders, signal);
 }
 

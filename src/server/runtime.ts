@@ -57,6 +57,8 @@ export interface RuntimeOptions {
   concurrency: number | null;
   /** COG_SETUP_TIMEOUT in ms; null = none. */
   setupTimeoutMs: number | null;
+  /** Path/File inputs may be local paths, not only URLs (COG_ALLOW_LOCAL_FILE_INPUTS). */
+  allowLocalFileInputs?: boolean;
   /** Restarts allowed within `restartWindowMs` before giving up (DEFUNCT). */
   maxRestarts: number;
   restartWindowMs: number;
@@ -248,7 +250,9 @@ export class Runtime implements PredictionRunner {
     clearTimeout(this.#setupTimer);
     if (this.#state !== "starting") return;
     try {
-      this.#validator = createInputValidator(signature);
+      this.#validator = createInputValidator(signature, {
+        allowLocalFiles: this.#options.allowLocalFileInputs,
+      });
     } catch (error) {
       this.#failSetup(error instanceof Error ? error.message : String(error));
       return;

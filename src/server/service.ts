@@ -159,6 +159,7 @@ export class PredictionService {
         worker: { cwd: options.projectDir, ref, env: options.workerEnv, python: options.python },
         concurrency: options.concurrency,
         setupTimeoutMs: options.setupTimeoutMs,
+        allowLocalFileInputs: options.files.allowLocalInputs,
         maxRestarts: 3,
         restartWindowMs: 60_000,
       }, {

@@ -2,18 +2,24 @@
 // server and a real Python worker (fixture fuzz_inputs: one input of every
 // kind). Hostile bodies (random bytes, invalid UTF-8, huge strings, deep
 // nesting, NaN/Infinity spellings, wrong types, duplicate keys), headers,
-// paths, content types and raw bytes on the socket. Properties:
+// paths, content types and raw bytes on the socket, file inputs (bare paths,
+// odd schemes, data URLs with odd parameters, local http URLs) and webhook
+// URLs (random schemes and shapes; valid ones only ever point at a local
+// receiver), Origin headers. Properties:
 //  - no answer is a 5xx; every 4xx carries a message; 2xx are predictions;
+//  - a file input that is not an http(s)/data URL is a 422 naming it, and no
+//    host file reaches an answer; a bad webhook is a 422 naming the field and
+//    is never called; a valid one is called;
 //  - nothing hangs (every request has a generous deadline);
 //  - the server keeps working: a valid prediction succeeds after every batch.
 // Prints how many cases ran.
 
 import fc from "fast-check";
 import { assert, assertEquals } from "../_assert.ts";
-import { startFixture, type TestServer, waitFor } from "../_helpers.ts";
+import { startFixture, startReceiver, type TestServer, waitFor } from "../_helpers.ts";
 
 const DEADLINE_MS = 20_000;
-const OK_STATUSES = new Set([200, 202, 400, 404, 405, 406, 409, 413, 415, 422, 429]);
+const OK_STATUSES = new Set([200, 202, 400, 403, 404, 405, 406, 408, 409, 413, 415, 422, 429]);
 const FIELDS = [
   "text",
   "count",
@@ -180,8 +186,15 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const s = await startFixture("fuzz_inputs", {
-      settings: { COG_SHUTDOWN_GRACE: "5", COG_MAX_BODY_BYTES: String(2 * 1024 * 1024) },
+      settings: {
+        COG_SHUTDOWN_GRACE: "5",
+        COG_MAX_BODY_BYTES: String(2 * 1024 * 1024),
+        COG_INPUT_DOWNLOAD_TIMEOUT: "5",
+      },
     });
+    // Local receivers only: the fuzzer never reaches another host.
+    const files = startReceiver(() => new Response("file bytes"));
+    const hooks = startReceiver();
     const start = cases;
     try {
       // 1. raw bodies (random bytes: invalid UTF-8 included) under random content types
@@ -240,7 +253,169 @@ Deno.test({
       await stillServes(s);
       const afterInputs = cases;
 
-      // 3. hostile headers: Prefer, Accept, trace context, odd values
+      // 2b. file inputs: bare paths, other schemes, data URLs with odd parameters, local URLs
+      const pathLike = fc.oneof(
+        fc.constantFrom(
+          "/etc/passwd",
+          "/proc/self/environ",
+          "/dev/zero",
+          "../../../etc/passwd",
+          "~/.ssh/id_rsa",
+          "C:\\Windows\\win.ini",
+          "",
+          " http://x/",
+          "\u0000",
+          "file:///etc/passwd",
+          "FILE:/etc/passwd",
+          "ftp://h/x",
+          "gopher://h/",
+          "javascript:alert(1)",
+          "httpx://h/",
+          "http:/etc/passwd",
+        ),
+        fc.string({ maxLength: 30 }).map((p) => `/${p}`),
+        fc.tuple(fc.stringMatching(/^[a-z][a-z0-9+.-]{1,8}$/), fc.string({ maxLength: 20 }))
+          .filter(([scheme]) => !/^(https?|data)$/.test(scheme))
+          .map(([scheme, rest]) => `${scheme}://${rest}`),
+      );
+      const urlLike = fc.oneof(
+        fc.tuple(
+          fc.constantFrom("text/plain", "image/png", "", "application/x-nope", "a/b;c=d"),
+          fc.array(
+            fc.oneof(
+              fc.constant("base64"),
+              fc.string({ maxLength: 12 }).map((n) => `name=${encodeURIComponent(n)}`),
+              fc.string({ maxLength: 12 }).map((n) => `name=${n}`),
+              fc.constantFrom(
+                "name=..%2F..%2Fetc%2Fpasswd",
+                "name=%00",
+                "name=%",
+                "name=..",
+                "x=y",
+              ),
+            ),
+            { maxLength: 3 },
+          ),
+          fc.oneof(
+            fc.constantFrom("aGk=", "hi", "%ff", "!!!", ""),
+            fc.base64String({ maxLength: 40 }),
+          ),
+        ).map(([type, params, payload]) => `data:${[type, ...params].join(";")},${payload}`),
+        fc.string({ maxLength: 20 }).map((p) => `${files.url}/${encodeURIComponent(p)}`),
+        fc.constantFrom(`${files.url}/a.png?x=1`, `${files.url}/%2e%2e/%2e%2e/etc/passwd`),
+      );
+      let refusedFiles = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            pathLike.map((v) => ({ value: v, local: true })),
+            urlLike.map((v) => ({ value: v, local: false })),
+          ),
+          fc.boolean(),
+          async ({ value, local }, asList) => {
+            // `file` is Optional[Path]; a list is the wrong type, which must win over the path check.
+            const input = { file: asList ? [value] : value, token: SECRET };
+            const answer = await send(s, "POST", "/predictions", {
+              body: JSON.stringify({ input }),
+              headers: { "content-type": "application/json" },
+            });
+            const what = `file=${JSON.stringify(input.file).slice(0, 120)}`;
+            checkAnswer(answer, what);
+            assert(!answer.text.includes("root:x:0:0"), `${what}: a host file leaked`);
+            const body = JSON.parse(answer.text);
+            if (asList) {
+              assertEquals(answer.status, 422, what);
+              return;
+            }
+            if (local) {
+              refusedFiles++;
+              assertEquals(answer.status, 422, `${what}: ${answer.text.slice(0, 200)}`);
+              assertEquals(body.detail[0].loc, ["body", "input", "file"], what);
+              assert(body.detail[0].msg.startsWith('input "file": '), what);
+            } else {
+              assertEquals(answer.status, 200, `${what}: ${answer.text.slice(0, 200)}`);
+              assert(["succeeded", "failed"].includes(body.status), what);
+            }
+          },
+        ),
+        { numRuns: 300 },
+      );
+      assert(refusedFiles > 50, `only ${refusedFiles} local file values tried`);
+      await stillServes(s);
+      const afterFiles = cases;
+
+      // 2c. webhook URLs: anything but http(s) with a host is a 422 and never called
+      const hookPath = fc.stringMatching(/^[a-z0-9]{1,12}$/);
+      const badWebhook = fc.oneof(
+        fc.constantFrom(
+          "file:///etc/passwd",
+          "ftp://example.invalid/x",
+          "not a url",
+          "http://",
+          "https:///",
+          "//example.invalid/x",
+          "/relative",
+          "javascript:alert(1)",
+          "data:,x",
+          "http://[::1",
+          "http://%zz/",
+          "mailto:a@b",
+          " ",
+        ),
+        fc.tuple(fc.stringMatching(/^[a-z][a-z0-9+.-]{0,8}$/), fc.string({ maxLength: 20 }))
+          .filter(([scheme]) => scheme !== "http" && scheme !== "https")
+          .map(([scheme, rest]) => `${scheme}:${rest}`),
+        fc.string({ maxLength: 30 }).filter((v) => v !== ""),
+      ).filter((url) => {
+        // What the URL parser would take for http(s) (it trims spaces and control characters)
+        // is a valid webhook: never generated here, it would leave the machine.
+        try {
+          return !/^https?:$/.test(new URL(url).protocol);
+        } catch {
+          return true;
+        }
+      });
+      let delivered = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            badWebhook.map((url) => ({ url, valid: false })),
+            hookPath.map((p) => ({ url: `${hooks.url}/h/${p}`, valid: true })),
+          ),
+          fc.constantFrom("POST /predictions", "PUT /predictions/fuzz-hook"),
+          async ({ url, valid }, route) => {
+            const [method, path] = route.split(" ");
+            const unique = `${path}-${cases}`;
+            const answer = await send(s, method, method === "PUT" ? unique : path, {
+              body: JSON.stringify({
+                input: { text: "hook" },
+                webhook: valid ? `${url}-${cases}` : url,
+                webhook_events_filter: ["completed"],
+              }),
+              headers: { "content-type": "application/json" },
+            });
+            const what = `webhook=${JSON.stringify(url)}`;
+            checkAnswer(answer, what);
+            if (!valid) {
+              assertEquals(answer.status, 422, `${what}: ${answer.text.slice(0, 200)}`);
+              assertEquals(JSON.parse(answer.text).detail[0].loc, ["body", "webhook"], what);
+            } else {
+              assertEquals(answer.status, 200, `${what}: ${answer.text.slice(0, 200)}`);
+              delivered++;
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+      await waitFor(() => hooks.received.length === delivered, DEADLINE_MS, "valid webhooks");
+      assert(
+        hooks.received.every((r) => r.path.startsWith("/h/")),
+        "a webhook went somewhere it should not",
+      );
+      await stillServes(s);
+      const afterHooks = cases;
+
+      // 3. hostile headers: Prefer, Accept, trace context, Origin, odd values
       const headerValue = fc.string({ unit: "grapheme-ascii", maxLength: 60 }).filter((v) =>
         !/[\r\n\0]/.test(v)
       );
@@ -255,6 +430,7 @@ Deno.test({
             traceparent: headerValue,
             tracestate: headerValue,
             "x-forwarded-for": headerValue,
+            origin: fc.oneof(fc.constantFrom("null", "http://evil.example"), headerValue),
           }, { requiredKeys: [] }),
           async (headers) => {
             checkAnswer(
@@ -385,14 +561,16 @@ Deno.test({
       console.log(
         `fuzz_http: ${cases - start} cases (bodies ${afterBodies - start}, inputs ${
           afterInputs - afterBodies
-        }, ` +
-          `headers ${afterHeaders - afterInputs}, paths ${afterPaths - afterHeaders}, raw socket ${
+        }, file inputs ${afterFiles - afterInputs}, webhooks ${afterHooks - afterFiles}, ` +
+          `headers ${afterHeaders - afterHooks}, paths ${afterPaths - afterHeaders}, raw socket ${
             afterRaw - afterPaths
           }, ` +
           `extremes ${cases - afterRaw}); no 5xx, no hang, server still serving`,
       );
     } finally {
       await s.close();
+      await files.close();
+      await hooks.close();
     }
   },
 });

@@ -48,8 +48,8 @@ Deno.test("input URLs: only http, https and data; other schemes and redirects to
     const viaFile = await s.request("POST", "/predictions", {
       input: { image: "file:///etc/passwd" },
     });
-    assertEquals(viaFile.body.status, "failed");
-    assertMatch(viaFile.body.error, /'file' is not a valid URL scheme/);
+    assertEquals(viaFile.status, 422);
+    assertMatch(viaFile.body.detail[0].msg, /'file' is not a valid URL scheme/);
     const viaRedirect = await s.request("POST", "/predictions", {
       input: { image: `${origin.url}/r` },
     });

@@ -312,6 +312,84 @@ Deno.test("createInputValidator takes path, file and secret inputs as strings", 
   accepts(one(list(PATH)), ["data:,x", "https://example.com/b"]);
 });
 
+const LOCAL_MESSAGE = (name: string, shown: string) =>
+  `input "${name}": ${shown} is not a URL. 'data', 'http', or 'https' is supported; ` +
+  `local paths are refused over HTTP.`;
+
+Deno.test("a Path or File input that is not an http(s) or data URL is a 422 naming the input", () => {
+  for (const type of [PATH, FILE, optional(PATH), optional(FILE)]) {
+    for (
+      const local of [
+        "/etc/passwd",
+        "/proc/self/environ",
+        "relative.png",
+        "",
+        "C:\\x",
+        "c:/x",
+      ]
+    ) {
+      strictEqual(messageFor(one(type), local), LOCAL_MESSAGE("x", JSON.stringify(local)));
+    }
+    for (const url of ["http://h/a.png", "HTTPS://h/a", "data:,x", "DATA:image/png;base64,AA=="]) {
+      accepts(one(type), url);
+    }
+  }
+  for (
+    const [url, scheme] of [["file:///etc/passwd", "file"], ["FTP://h/x", "ftp"], [
+      "file:/etc/passwd",
+      "file",
+    ]]
+  ) {
+    strictEqual(
+      messageFor(one(PATH), url),
+      `input "x": '${scheme}' is not a valid URL scheme. 'data', 'http', or 'https' is supported.`,
+    );
+  }
+  // A long value is cut in the message.
+  const long = "/" + "a".repeat(500);
+  strictEqual(
+    messageFor(one(PATH), long),
+    LOCAL_MESSAGE("x", `${JSON.stringify(long.slice(0, 80))}...`),
+  );
+});
+
+Deno.test("list (and nested list) file inputs point at the offending element; unions and str are not files", () => {
+  const errors = errorsOf(
+    createInputValidator(signature([
+      input("images", list(PATH)),
+      input("maybe", optional(list(optional(FILE)))),
+      input("grid", list(list(PATH))),
+    ]))({
+      images: ["https://h/a.png", "/etc/passwd"],
+      maybe: ["/etc/shadow"],
+      grid: [["data:,x"], ["https://h/b", "../x"]],
+    }),
+  );
+  deepStrictEqual(errors.map((e) => [e.loc[2], e.msg]), [
+    ["images/1", LOCAL_MESSAGE("images", '"/etc/passwd"')],
+    ["maybe/0", LOCAL_MESSAGE("maybe", '"/etc/shadow"')],
+    ["grid/1/1", LOCAL_MESSAGE("grid", '"../x"')],
+  ]);
+  // The worker passes these through as strings, so they are not file inputs.
+  accepts(one(union(PATH, STR)), "/etc/passwd");
+  accepts(one(STR), "/etc/passwd");
+  accepts(one(list(STR)), ["/etc/passwd"]);
+});
+
+Deno.test("allowLocalFiles (COG_ALLOW_LOCAL_FILE_INPUTS) accepts local paths, fast path and zod alike", () => {
+  for (const fast of [true, false]) {
+    const validate = createInputValidator(
+      signature([input("f", PATH), input("fs", list(FILE))]),
+      { allowLocalFiles: true, fast },
+    );
+    deepStrictEqual(validate({ f: "/data/a.png", fs: ["/data/b"] }), {
+      ok: true,
+      value: { f: "/data/a.png", fs: ["/data/b"] },
+      stripped: [],
+    });
+  }
+});
+
 Deno.test("createInputValidator injects null only for omitted bare optionals without a default", () => {
   const validate = createInputValidator(EXAMPLE_3);
   const result = validate({ images: [], prompt: "p", seed: 1, params: {} });
@@ -360,7 +438,7 @@ Deno.test("createInputValidator reports several invalid fields in parameter orde
     createInputValidator(EXAMPLE_2)({
       mode: "turbo",
       text: 1,
-      image: "i",
+      image: "https://x/i.png",
       count: 0,
     }),
   );
@@ -454,6 +532,7 @@ Deno.test("the fast input validator agrees with the zod-only one (property)", as
   });
   const value = fc.oneof(
     fc.string(),
+    fc.constantFrom("https://h/a.png", "data:,x", "/etc/passwd", "HTTP://h", "data"),
     fc.integer(),
     fc.double({ noNaN: true, noDefaultInfinity: true }),
     fc.boolean(),
@@ -476,10 +555,12 @@ Deno.test("the fast input validator agrees with the zod-only one (property)", as
           )
         ));
         const body = Object.fromEntries(entries);
-        const fast = createInputValidator(sig)(body);
-        const slow = createInputValidator(sig, { fast: false })(body);
-        deepStrictEqual(fast, slow);
-        if (fast.ok) fastChecked++;
+        for (const allowLocalFiles of [false, true]) {
+          const fast = createInputValidator(sig, { allowLocalFiles })(body);
+          const slow = createInputValidator(sig, { fast: false, allowLocalFiles })(body);
+          deepStrictEqual(fast, slow);
+          if (fast.ok) fastChecked++;
+        }
       },
     ),
     { numRuns: 3000 },

@@ -13,6 +13,7 @@ import { registerServerApi } from "./routes/server_api.ts";
 import { registerPredictionReads } from "./routes/prediction_reads.ts";
 import { registerReplicateApi } from "./routes/replicate.ts";
 import type { UploadStore } from "../uploads.ts";
+import { createOriginCheck } from "./_origin.ts";
 
 /** Dependencies of the HTTP app. */
 export interface AppOptions {
@@ -20,6 +21,10 @@ export interface AppOptions {
   onShutdown: () => void;
   /** Request body limit in bytes (default 100 MiB). */
   bodyLimit?: number;
+  /** Time for a create body to arrive, ms (COG_HTTP_REQUEST_TIMEOUT); none when unset. */
+  bodyTimeoutMs?: number;
+  /** Origins other than the server's own allowed to POST/PUT (COG_ALLOWED_ORIGINS). */
+  allowedOrigins?: readonly string[];
   log?: (level: "info" | "warn" | "error", message: string) => void;
   /** Files of the /v1 files API (the same store resolves their URLs as inputs). */
   uploads?: UploadStore;
@@ -31,26 +36,25 @@ type Kind = "prediction" | "training";
 
 const TRACE_HEADERS = ["traceparent", "tracestate"] as const;
 const JSON_HEADERS: Readonly<Record<string, string>> = { "content-type": "application/json" };
-const TEXT_HEADERS: Readonly<Record<string, string>> = {
-  "content-type": "text/plain; charset=UTF-8",
-};
 
 /** Builds the app for a service. */
 export function createApp(service: PredictionService, options: AppOptions): OpenAPIHono {
   const app = new OpenAPIHono();
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const log = options.log ?? (() => {});
+  const bodyOptions = { limit: bodyLimit, timeoutMs: options.bodyTimeoutMs };
+  const checkOrigin = createOriginCheck({ allowedOrigins: options.allowedOrigins });
 
   const onError = (error: Error, method: string, path: string): Response => {
-    if (error instanceof BodyError) {
-      return new Response(error.message, { status: error.status, headers: TEXT_HEADERS });
-    }
+    if (error instanceof BodyError) return error.toResponse();
     log("error", `unhandled error on ${method} ${path}: ${error.stack ?? error}`);
     return json({ error: "Internal server error" }, 500);
   };
   app.onError((error, c) => onError(error, c.req.method, c.req.path));
   // FastAPI's (Cog's) bodies, so every 4xx carries a message.
   app.notFound((c) => c.json({ detail: "Not Found" }, 404));
+  // Before every route: a web page must not drive the server (403).
+  app.use(async (c, next) => checkOrigin(c.req.raw) ?? await next());
 
   registerUiRoutes(app);
   app.get("/", (c) => c.json(discovery(service)));
@@ -89,7 +93,7 @@ export function createApp(service: PredictionService, options: AppOptions): Open
       await request.body?.cancel();
       return json({ error: MESSAGES.trainingNotStreaming }, 406);
     }
-    const body = await readCreateBody(request, bodyLimit);
+    const body = await readCreateBody(request, bodyOptions);
     if (pathId !== null) {
       if (body.id && body.id !== pathId) {
         return json({

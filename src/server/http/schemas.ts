@@ -1,6 +1,7 @@
 // Request body shapes of the HTTP API (zod), and the body reading rules:
 // no Content-Type means {"input":{}}, non-JSON 415, malformed 400, wrong shape
-// 422, over the limit 413.
+// 422, over the limit 413, not arrived in time 408, a webhook that is not an
+// http(s) URL with a host 422 (Cog's detail envelope, naming the field).
 
 import { z } from "zod";
 import { WEBHOOK_EVENTS } from "../prediction.ts";
@@ -9,7 +10,10 @@ import { WEBHOOK_EVENTS } from "../prediction.ts";
 export const CreateBodySchema = z.object({
   id: z.string().nullish(),
   input: z.record(z.string(), z.unknown()).nullish(),
-  webhook: z.string().max(65536).nullish(),
+  // "" means no webhook; anything else must be an http(s) URL with a host.
+  webhook: z.string().max(65536).refine((url) => url === "" || webhookUrlProblem(url) === null, {
+    error: (issue) => webhookUrlProblem(issue.input as string) ?? "invalid webhook URL",
+  }).nullish(),
   webhook_events_filter: z.array(z.enum(WEBHOOK_EVENTS)).optional(),
   context: z.record(z.string(), z.string()).nullish(),
 });
@@ -17,21 +21,103 @@ export const CreateBodySchema = z.object({
 /** A parsed create body. */
 export type CreateBody = z.infer<typeof CreateBodySchema>;
 
+/** One entry of a 422 `detail` array. */
+export interface DetailEntry {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
 /** Why a body could not be read. */
 export class BodyError extends Error {
   override name = "BodyError";
-  readonly status: 400 | 413 | 415 | 422;
-  constructor(status: 400 | 413 | 415 | 422, message: string) {
+  readonly status: 400 | 408 | 413 | 415 | 422;
+  /** Cog's 422 `detail` entries; without them the answer is the message as plain text. */
+  readonly detail: DetailEntry[] | null;
+  constructor(status: 400 | 408 | 413 | 415 | 422, message: string, detail?: DetailEntry[]) {
     super(message);
     this.status = status;
+    this.detail = detail ?? null;
+  }
+
+  /** The HTTP answer: `{"detail": [...]}` JSON when there are entries, else plain text. */
+  toResponse(): Response {
+    if (this.detail) {
+      return new Response(JSON.stringify({ detail: this.detail }), {
+        status: this.status,
+        headers: { "content-type": "application/json" },
+      });
+    }
+    return new Response(this.message, {
+      status: this.status,
+      headers: { "content-type": "text/plain; charset=UTF-8" },
+    });
   }
 }
 
 /** Default request body limit: 100 MiB. */
 export const DEFAULT_BODY_LIMIT = 100 * 1024 * 1024;
 
-/** Reads and validates a create body from a request. */
-export async function readCreateBody(request: Request, limit: number): Promise<CreateBody> {
+/** Default time for a request body to arrive: 60 s (COG_HTTP_REQUEST_TIMEOUT). */
+export const DEFAULT_BODY_TIMEOUT_MS = 60_000;
+
+/** Options for {@linkcode readCreateBody}. */
+export interface ReadBodyOptions {
+  /** Largest body, bytes (413 above). */
+  limit: number;
+  /** The whole body must arrive within this many ms (408 after); no deadline when unset. */
+  timeoutMs?: number;
+}
+
+/**
+ * Checks a webhook URL: http or https with a host, nothing else (Deno's fetch
+ * would happily try a `file:` URL). Returns the 422 message, or null when valid.
+ */
+export function webhookUrlProblem(webhook: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(webhook);
+  } catch {
+    return `${JSON.stringify(webhook.slice(0, 200))} is not a URL: webhook must be an ` +
+      `http:// or https:// URL`;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return `'${url.protocol.slice(0, -1).slice(0, 50)}' is not an allowed webhook URL scheme: ` +
+      `webhook must be an http:// or https:// URL`;
+  }
+  if (url.hostname === "") return "webhook URL has no host: it must be http(s)://<host>/...";
+  return null;
+}
+
+/** Reads and validates a create body from a request (`limit`: a byte limit or the options). */
+export async function readCreateBody(
+  request: Request,
+  limitOrOptions: number | ReadBodyOptions,
+): Promise<CreateBody> {
+  const { limit, timeoutMs } = typeof limitOrOptions === "number"
+    ? { limit: limitOrOptions, timeoutMs: undefined }
+    : limitOrOptions;
+  return await readBody(request, limit, timeoutMs);
+}
+
+/** A bad webhook URL as Cog's 422 envelope, naming the field (before zod, which would say less). */
+function checkWebhook(webhook: unknown): void {
+  if (typeof webhook !== "string" || webhook === "" || webhook.length > 65536) return;
+  const problem = webhookUrlProblem(webhook);
+  if (problem !== null) {
+    throw new BodyError(422, problem, [{
+      loc: ["body", "webhook"],
+      msg: problem,
+      type: "value_error",
+    }]);
+  }
+}
+
+async function readBody(
+  request: Request,
+  limit: number,
+  timeoutMs: number | undefined,
+): Promise<CreateBody> {
   const type = request.headers.get("content-type");
   if (type === null) {
     await request.body?.cancel();
@@ -47,7 +133,9 @@ export async function readCreateBody(request: Request, limit: number): Promise<C
     await request.body?.cancel();
     throw new BodyError(413, `Request body is larger than the ${limit} byte limit`);
   }
-  const text = Number.isFinite(declared)
+  const text = timeoutMs !== undefined
+    ? await readLimited(request, limit, timeoutMs)
+    : Number.isFinite(declared)
     ? decodeUtf8(new Uint8Array(await request.arrayBuffer())) // length already checked
     : await readLimited(request, limit);
   let raw: unknown;
@@ -63,6 +151,7 @@ export async function readCreateBody(request: Request, limit: number): Promise<C
     // The worker's JSON decoder (Python) recurses: a deeper input would never reach predict().
     throw new BodyError(422, `The request body is nested more than ${MAX_JSON_DEPTH} levels deep`);
   }
+  checkWebhook((raw as Record<string, unknown>).webhook);
   const fast = fastCreateBody(raw as Record<string, unknown>);
   if (fast !== undefined) return fast;
   const parsed = CreateBodySchema.safeParse(raw);
@@ -151,21 +240,91 @@ function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-/** Reads a body of unknown length (chunked), refusing it as soon as it passes the limit. */
-async function readLimited(request: Request, limit: number): Promise<string> {
+/** A body being read under a deadline (see watchBody). */
+interface Watched {
+  deadline: number;
+  expired: boolean;
+}
+
+/**
+ * Bodies still arriving under a deadline. One shared timer, running only while
+ * some are, checks them: a timer per request cost ~50 µs of the hot path.
+ */
+const watched = new Map<ReadableStreamDefaultReader<Uint8Array>, Watched>();
+let sweeper: ReturnType<typeof setInterval> | undefined;
+const SWEEP_MS = 250;
+
+function sweep(): void {
+  const now = Date.now();
+  for (const [reader, entry] of watched) {
+    if (now < entry.deadline) continue;
+    entry.expired = true;
+    watched.delete(reader);
+    reader.cancel().catch(() => {});
+  }
+  if (watched.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+/** Cancels `reader` if it is still being read `timeoutMs` from now (within SWEEP_MS). */
+function watchBody(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  timeoutMs: number,
+): { entry: Watched; done(): void } {
+  const entry: Watched = { deadline: Date.now() + timeoutMs, expired: false };
+  watched.set(reader, entry);
+  sweeper ??= setInterval(sweep, Math.min(SWEEP_MS, timeoutMs));
+  return {
+    entry,
+    done() {
+      watched.delete(reader);
+      if (watched.size === 0 && sweeper !== undefined) {
+        clearInterval(sweeper);
+        sweeper = undefined;
+      }
+    },
+  };
+}
+
+/**
+ * Reads a body, refusing it as soon as it passes the limit (413) or, with a
+ * deadline, when it has not all arrived in time (408: a client that sends
+ * half a body and stalls holds nothing of ours after that).
+ */
+async function readLimited(request: Request, limit: number, timeoutMs?: number): Promise<string> {
   if (!request.body) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      throw new BodyError(413, `Request body is larger than the ${limit} byte limit`);
+  const watch = timeoutMs === undefined ? null : watchBody(reader, timeoutMs);
+  try {
+    while (true) {
+      let result: ReadableStreamReadResult<Uint8Array>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        if (watch?.entry.expired) break;
+        throw error;
+      }
+      const { value, done } = result;
+      if (done) break;
+      size += value.length;
+      if (size > limit) {
+        await reader.cancel();
+        throw new BodyError(413, `Request body is larger than the ${limit} byte limit`);
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    watch?.done();
+  }
+  if (watch?.entry.expired) {
+    throw new BodyError(
+      408,
+      `The request body did not arrive within ${timeoutMs! / 1000} s (COG_HTTP_REQUEST_TIMEOUT)`,
+    );
   }
   if (chunks.length === 1) return decodeUtf8(chunks[0]);
   const all = new Uint8Array(size);
