@@ -3,7 +3,6 @@
 // CLI's preflight validation with Cog's messages (cli-predict.md 4-5).
 
 import { extensionForMime, mimeForName } from "../server/_mime.ts";
-import { encodeBase64 } from "../server/_base64.ts";
 import { CliError } from "./_errors.ts";
 
 type Schema = Record<string, unknown>;
@@ -80,7 +79,7 @@ async function readFileAsDataUrl(name: string, path: string): Promise<string> {
       : (error as Error).message;
     throw new CliError(`input "${name}": open ${path}: ${reason}`);
   }
-  return `data:${mimeForName(expanded)};base64,${encodeBase64(bytes)}`;
+  return `data:${mimeForName(expanded)};base64,${bytes.toBase64()}`;
 }
 
 function coerceScalar(value: string, schema: Schema | undefined): unknown {

@@ -9,6 +9,7 @@ import { createApp } from "../server/http/app.ts";
 import { createLogger, type Logger } from "../server/log.ts";
 import { PredictionService } from "../server/service.ts";
 import { fetchWebhookSender } from "../server/webhook.ts";
+import { proxySettingsFromEnv } from "../server/files.ts";
 import { COG_VERSION } from "../server/wire.ts";
 import { createPythonWorkerSpawner, type WorkerSpawner } from "../worker/mod.ts";
 
@@ -74,6 +75,9 @@ export function readSettings(env: Record<string, string | undefined>) {
     userAgent: env.COG_USER_AGENT || undefined,
     maxDownloadBytes: envNumber(env.COG_MAX_INPUT_FILE_BYTES) ?? 1024 * 1024 * 1024,
     downloadTimeoutMs: (envNumber(env.COG_INPUT_DOWNLOAD_TIMEOUT) ?? 120) * 1000,
+    uploadTimeoutMs: (envNumber(env.COG_UPLOAD_TIMEOUT) ?? 300) * 1000,
+    proxy: proxySettingsFromEnv(env),
+    caCertFile: env.DENO_CERT || undefined,
     drainTimeoutMs: (envNumber(env.COG_SHUTDOWN_GRACE) ?? 60) * 1000,
     webhookRetryBaseMs: envNumber(env.COG_WEBHOOK_RETRY_BASE_MS) ?? 100,
     keepAliveMs: (envNumber(env.COG_SSE_KEEPALIVE) ?? 15) * 1000,
@@ -82,6 +86,19 @@ export function readSettings(env: Record<string, string | undefined>) {
     maxRedirects: Math.max(0, Math.floor(envNumber(env.COG_MAX_REDIRECTS) ?? 10)),
     readyFile: env.COG_READY_FILE || "/var/run/cog/ready",
   };
+}
+
+/** The PEM file named by $DENO_CERT (fetch trusts it by itself; uploads are told). */
+async function readCaCert(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(
+      `DENO_CERT names ${path}, which cannot be read (${
+        (error as Error).message
+      }): point it at a PEM file of CA certificates or unset it`,
+    );
+  }
 }
 
 /** Loads the project and starts serving. Throws ConfigError for a bad cog.yaml. */
@@ -129,8 +146,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       maxDownloadBytes: settings.maxDownloadBytes,
       maxRedirects: settings.maxRedirects,
       attempts: 3,
-      uploadTimeoutMs: 600_000,
+      uploadTimeoutMs: settings.uploadTimeoutMs,
       userAgent: settings.userAgent,
+      proxy: settings.proxy,
+      caCerts: settings.caCertFile ? [await readCaCert(settings.caCertFile)] : undefined,
     },
     webhooks: {
       sender: fetchWebhookSender,

@@ -4,8 +4,6 @@
 // anything else that stringifies the prediction (webhooks, SSE) gets the
 // data URL through toJSON().
 
-import { encodeBase64, encodeBase64Bytes } from "./_base64.ts";
-
 /** Outputs at least this large are kept on disk and streamed (smaller ones are inlined at once). */
 export const STREAM_THRESHOLD = 1024 * 1024;
 
@@ -27,7 +25,7 @@ export class FileValue {
       capturing.files.push(this);
       return `${capturing.marker}${capturing.files.length - 1}`;
     }
-    return `data:${this.mime};base64,${encodeBase64(Deno.readFileSync(this.path))}`;
+    return `data:${this.mime};base64,${Deno.readFileSync(this.path).toBase64()}`;
   }
 }
 
@@ -116,7 +114,9 @@ export function jsonStream(value: unknown, onDone?: () => void): ReadableStream<
             filled += n;
           }
           if (filled > 0) {
-            controller.enqueue(encodeBase64Bytes(buffer.subarray(0, filled), ring[turn++ % RING]));
+            const out = ring[turn++ % RING];
+            const { written } = encoder.encodeInto(buffer.subarray(0, filled).toBase64(), out);
+            controller.enqueue(out.subarray(0, written));
           }
           if (filled < CHUNK) {
             file.close();

@@ -754,6 +754,7 @@ export class PredictionService {
       entry.abort?.abort();
       return true; // #begin's continuation finishes it as canceled
     }
+    entry.abort?.abort(); // an upload of its output in flight stops at once
     entry.runtime.cancel(id);
     return true;
   }
