@@ -18,7 +18,9 @@ import {
   detectRuntime,
   type DockerClient,
   DockerError,
+  ensureRuntimeImage,
   progressMode,
+  runtimeImageTag,
   stageBuildContext,
 } from "../docker/mod.ts";
 import { createOutput, type Output } from "./_output.ts";
@@ -31,6 +33,8 @@ export interface DockerCommandDeps {
   docker?: DockerClient;
   output?: Output;
   runtime?: CogRuntime;
+  /** Where runtime directories are cached (default: $XDG_CACHE_HOME/cog-deno/runtime). */
+  runtimeCache?: string;
   schemaProvider?: SchemaProvider;
   cwd?: string;
   env?: { get(name: string): string | undefined };
@@ -75,9 +79,12 @@ export async function buildModelImage(
       isAbsolute(reqFile) ? reqFile : join(projectDir, reqFile),
     );
   }
+  const runtime = deps.runtime ?? detectRuntime();
+  const runtimeImage = await runtimeImageTag(runtime);
   let plan: BuildPlan;
   try {
     plan = planBuild(config, {
+      runtimeImage,
       requirementsText,
       includeSource: options.includeSource,
       context: named ? "named" : "staging",
@@ -96,6 +103,7 @@ export async function buildModelImage(
   // cog-base images can only be used when already present (no registry is assumed).
   if (options.useCogBaseImage !== false) {
     const cogBase = planBuild(config, {
+      runtimeImage,
       requirementsText,
       includeSource: options.includeSource,
       context: named ? "named" : "staging",
@@ -114,14 +122,22 @@ export async function buildModelImage(
   }
   for (const w of plan.warnings) output.warn(w);
 
+  // The shared runtime image: built once per cog version, then found in the engine.
+  await ensureRuntimeImage(runtimeImage, {
+    runtime,
+    docker,
+    builder: builder.kind,
+    progress: progressMode(options.progress, deps.env ?? Deno.env),
+    cacheRoot: deps.runtimeCache,
+    env: deps.env,
+    log: (l) => output.info(l),
+  });
   const staged = await stageBuildContext({
     projectDir,
     dockerfile: plan.dockerfile,
     requirements: plan.requirements,
-    runtime: deps.runtime ?? detectRuntime(),
     copySource: options.includeSource && !named,
     projectIgnore: named,
-    log: (l) => output.info(l),
   });
   const labels = options.labels ? await options.labels(plan) : {};
   const command = buildArgs({
