@@ -898,7 +898,11 @@ results.elapsed_s = (performance.now() - started) / 1000;
 
 const fmt = (n: number | null, unit = "") => {
   if (n === null || Number.isNaN(n)) return "-";
-  const s = Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(3);
+  const s = Number.isInteger(n) || Math.abs(n) >= 100
+    ? n.toFixed(0)
+    : Math.abs(n) >= 10
+    ? n.toFixed(1)
+    : n.toFixed(3);
   return unit ? `${s} ${unit}` : s;
 };
 const header = ["figure", "measured", "floor", "ratio", "target", "met"];
