@@ -193,6 +193,7 @@ async function runHttp(config: HttpConfig) {
   const stopAt = measureFrom + config.durationMs;
   let measuredEnd = measureFrom;
   let count = 0;
+  let total = 0; // every completed request, warm-up included (for CPU per request)
   const worker = async () => {
     let conn: Conn | null = null;
     while (performance.now() < stopAt) {
@@ -202,6 +203,7 @@ async function runHttp(config: HttpConfig) {
         await conn.write(bytes);
         const { status } = await conn.response();
         const t1 = performance.now();
+        total++;
         if (t0 >= measureFrom && t1 <= stopAt) {
           latencies.push(t1 - t0);
           statuses[status] = (statuses[status] ?? 0) + 1;
@@ -219,7 +221,14 @@ async function runHttp(config: HttpConfig) {
   };
   await Promise.all(Array.from({ length: config.connections }, worker));
   const seconds = (measuredEnd - measureFrom) / 1000;
-  return { latency_ms: summary(latencies), rps: count / seconds, statuses, errors, seconds };
+  return {
+    latency_ms: summary(latencies),
+    rps: count / seconds,
+    statuses,
+    errors,
+    seconds,
+    total,
+  };
 }
 
 /**

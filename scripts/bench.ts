@@ -1,4 +1,5 @@
 // deno-lint-ignore-file no-explicit-any
+import { type DockerFigures, type DockerMeasured, measureDocker } from "./_bench_docker.ts";
 // `deno task bench [--quick]`: measures the server against the floor in one run.
 //
 // Loopback only, no network, bounded in time (about 80 s; --quick about 40 s).
@@ -7,7 +8,12 @@
 // process; the floor is scripts/_floor.ts (a bare Deno.serve, optionally with a
 // pipe round trip to python3 per request) driven by the same load generator, plus
 // a JSON-line round trip over a pipe to a python3 child measured from here.
-// Prints a table (figure, measured, floor, ratio, target) and writes
+// CPU per request is the server's and its worker's utime+stime from /proc (the floor's:
+// the floor process and its python3 child) over a load run, divided by the requests it
+// completed. Without --quick, a Docker section (skipped with a printed reason when no
+// engine is reachable) builds two models with `cog build` and reports the runtime layer's
+// size, the layers they share, cold boot (docker run -> READY) and the rebuild time after
+// editing predict.py. Prints a table (figure, measured, floor, ratio, target) and writes
 // bench/results.json. See docs/performance.md.
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -36,6 +42,7 @@ const pythonPath = `${root}/python`;
 const WARMUP_MS = quick ? 300 : 1000;
 const DURATION_MS = quick ? 1500 : 3000;
 const STREAM_TOKENS = 2000;
+const LONG_STREAM_TOKENS = 10_000;
 const STREAM_INTERVAL_MS = quick ? 0.25 : 1;
 const BIG_MIB = quick ? 16 : 100;
 const STARTUP_RUNS = quick ? 2 : 5;
@@ -96,6 +103,61 @@ function sampleRss(pid: number, everyMs = 5): { stop: () => number } {
       clearInterval(timer);
       return max;
     },
+  };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times. */
+const CLK_TCK = (() => {
+  try {
+    const out = new Deno.Command("getconf", { args: ["CLK_TCK"] }).outputSync();
+    const n = Number(decoder.decode(out.stdout).trim());
+    return n > 0 ? n : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** `pid` and all its descendants (from /proc/<pid>/task/<tid>/children). */
+function processTree(pid: number): number[] {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) {
+    try {
+      for (const task of Deno.readDirSync(`/proc/${all[i]}/task`)) {
+        const text = Deno.readTextFileSync(`/proc/${all[i]}/task/${task.name}/children`);
+        for (const child of text.trim().split(/\s+/)) if (child) all.push(Number(child));
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return all;
+}
+
+/** CPU time (user + system, ms) used so far by `pid` and its descendants. */
+function treeCpuMs(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${p}/stat`);
+      // Fields after the ")" that ends the command name: utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** Runs a load against the process tree of `pid`; adds its CPU per completed request. */
+async function withCpu(pid: number, load: () => Promise<any>): Promise<any> {
+  const before = treeCpuMs(pid);
+  const result = await load();
+  const cpu = treeCpuMs(pid) - before;
+  return {
+    ...result,
+    cpu_ms: cpu,
+    cpu_ms_per_request: result.total > 0 ? cpu / result.total : NaN,
   };
 }
 
@@ -226,7 +288,9 @@ async function waitReady(url: string, timeoutMs: number): Promise<void> {
 
 // ---- the floor ------------------------------------------------------------------------------
 
-async function startFloor(pipe: boolean): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startFloor(
+  pipe: boolean,
+): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const child = new Deno.Command(deno, {
     args: ["run", "-A", `${root}/scripts/_floor.ts`, ...(pipe ? ["--pipe"] : [])],
     env: { COG_PYTHON: python },
@@ -245,6 +309,7 @@ async function startFloor(pipe: boolean): Promise<{ url: string; stop: () => Pro
   child.stdout.cancel().catch(() => {});
   return {
     url: `http://127.0.0.1:${text.trim()}`,
+    pid: child.pid,
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;
@@ -462,11 +527,17 @@ try {
     log(`round ${r}/${ROUNDS}: pipe round trip, then floor / server at 1 and 8 connections`);
     const round: Record<string, any> = { pipe: await pipeRoundTrip() };
     round.floorHttp1 = await loadgen(httpConfig(floorBare.url, 1, post));
-    round.sync = await loadgen(postConfig(syncServer.url, 1));
-    round.floorPiped1 = await loadgen(httpConfig(floorPiped.url, 1, post));
+    round.sync = await withCpu(syncServer.pid, () => loadgen(postConfig(syncServer.url, 1)));
+    round.floorPiped1 = await withCpu(
+      floorPiped.pid,
+      () => loadgen(httpConfig(floorPiped.url, 1, post)),
+    );
     round.floorHttp8 = await loadgen(httpConfig(floorBare.url, 8, post));
-    round.floorPiped8 = await loadgen(httpConfig(floorPiped.url, 8, post));
-    round.async8 = await loadgen(postConfig(asyncServer.url, 8));
+    round.floorPiped8 = await withCpu(
+      floorPiped.pid,
+      () => loadgen(httpConfig(floorPiped.url, 8, post)),
+    );
+    round.async8 = await withCpu(asyncServer.pid, () => loadgen(postConfig(asyncServer.url, 8)));
     rounds.push(round);
   }
 } finally {
@@ -485,8 +556,10 @@ function combine(results: any[]): any {
   for (const key of Object.keys(results[0].latency_ms)) {
     latency[key] = median(results.map((r) => r.latency_ms[key]));
   }
+  const cpu = results.map((r) => r.cpu_ms_per_request).filter((v) => typeof v === "number");
   return {
     latency_ms: latency,
+    cpu_ms_per_request: cpu.length > 0 ? median(cpu) : null,
     rps: median(results.map((r) => r.rps)),
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     statuses,
@@ -520,6 +593,14 @@ results.rounds = rounds.map((r) => ({
   floor_piped_8conn_rps: r.floorPiped8.rps,
   async8_rps: r.async8.rps,
   async8_ratio: r.async8.rps / r.floorPiped8.rps,
+  cpu_per_request_ms: {
+    sync_1conn: r.sync.cpu_ms_per_request,
+    floor_piped_1conn: r.floorPiped1.cpu_ms_per_request,
+    async_8conn: r.async8.cpu_ms_per_request,
+    floor_piped_8conn: r.floorPiped8.cpu_ms_per_request,
+  },
+  cpu_ratio_1conn: r.sync.cpu_ms_per_request / r.floorPiped1.cpu_ms_per_request,
+  cpu_ratio_8conn: r.async8.cpu_ms_per_request / r.floorPiped8.cpu_ms_per_request,
 }));
 
 log(`server: streaming ${STREAM_TOKENS} tokens`);
@@ -533,6 +614,23 @@ let stream: any;
       url: `${server.url}/predictions`,
       body: JSON.stringify({ input: { tokens: STREAM_TOKENS, interval_ms: STREAM_INTERVAL_MS } }),
     });
+  } finally {
+    await server.stop();
+  }
+}
+
+log(`server: streaming ${LONG_STREAM_TOKENS} tokens as fast as the predictor yields them`);
+let longStream: any;
+{
+  const server = await startServer("stream");
+  try {
+    longStream = await loadgen({
+      mode: "sse",
+      python,
+      url: `${server.url}/predictions`,
+      body: JSON.stringify({ input: { tokens: LONG_STREAM_TOKENS, interval_ms: 0 } }),
+    });
+    longStream.tokens_per_s = longStream.tokens / (longStream.wall_ms / 1000);
   } finally {
     await server.stop();
   }
@@ -574,6 +672,20 @@ for (let i = 0; i < STARTUP_RUNS; i++) {
   denoBareTimes.push(await timeCommand(deno, ["eval", "0"]));
 }
 
+let docker: DockerFigures;
+if (quick) {
+  docker = { skipped: "not measured with --quick" };
+} else {
+  try {
+    docker = await measureDocker({ root, deno, log, coldBoots: 3 });
+  } catch (error) {
+    docker = { skipped: `failed: ${error instanceof Error ? error.message : error}` };
+  }
+}
+const dockerSkipped = "skipped" in docker ? docker.skipped : null;
+const dm: DockerMeasured | null = "skipped" in docker ? null : docker;
+if (dockerSkipped) log(`docker: skipped (${dockerSkipped})`);
+
 // ---- table ------------------------------------------------------------------------------------
 
 const floor1 = floorHttp1.latency_ms.p50 + pipe.p50;
@@ -614,6 +726,8 @@ const asyncRatio = median(rounds.map((r) => r.async8.rps / r.floorPiped8.rps));
 
 const syncOk = sync.errors === 0 && Object.keys(sync.statuses).every((s) => s === "200");
 const asyncOk = async8.errors === 0 && Object.keys(async8.statuses).every((s) => s === "200");
+const cpuRatio1 = median(results.rounds.map((r: any) => r.cpu_ratio_1conn));
+const cpuRatio8 = median(results.rounds.map((r: any) => r.cpu_ratio_8conn));
 row(
   "1 sync echo, 1 conn: p50",
   sync.latency_ms.p50,
@@ -633,12 +747,21 @@ row(
 );
 row("1 sync echo, 1 conn: req/s", sync.rps, "req/s", 1000 / floor1, "", null);
 row(
+  "1 sync echo, 1 conn: CPU/request",
+  sync.cpu_ms_per_request,
+  "ms",
+  floorPiped1.cpu_ms_per_request,
+  "<= 1.25x floor",
+  cpuRatio1 <= 1.25,
+  cpuRatio1,
+);
+row(
   "2 async echo, 8 conns: req/s",
   async8.rps,
   "req/s",
   floorRps8,
-  ">= 0.5x floor, no 409/errors",
-  asyncOk && asyncRatio >= 0.5,
+  ">= 0.75x floor, no 409/errors",
+  asyncOk && asyncRatio >= 0.75,
   asyncRatio,
 );
 row(
@@ -649,7 +772,23 @@ row(
   "",
   null,
 );
-row("3 stream yield->event: p50", stream.delay_ms.p50, "ms", pipe.p50, "", null);
+row(
+  "2 async echo, 8 conns: CPU/request",
+  async8.cpu_ms_per_request,
+  "ms",
+  floorPiped8.cpu_ms_per_request,
+  "<= 1.25x floor",
+  cpuRatio8 <= 1.25,
+  cpuRatio8,
+);
+row(
+  "3 stream yield->event: p50",
+  stream.delay_ms.p50,
+  "ms",
+  pipe.p50,
+  "<= 2x floor",
+  stream.tokens === STREAM_TOKENS && stream.delay_ms.p50 <= 2 * pipe.p50,
+);
 row(
   "3 stream yield->event: p99",
   stream.delay_ms.p99,
@@ -657,6 +796,14 @@ row(
   pipe.p99,
   "< 1 ms",
   stream.tokens === STREAM_TOKENS && stream.delay_ms.p99 < 1,
+);
+row(
+  `3 stream ${LONG_STREAM_TOKENS} tokens: throughput`,
+  longStream.tokens_per_s,
+  "tokens/s",
+  null,
+  `all ${LONG_STREAM_TOKENS} arrive`,
+  longStream.tokens === LONG_STREAM_TOKENS && longStream.status === "succeeded",
 );
 row(`4 ${BIG_MIB} MiB data URL: wall`, bigData.wall_ms, "ms", null, "", null);
 row(
@@ -686,11 +833,47 @@ row(
 );
 row("6 idle RSS: server", idle.server_rss_mib, "MiB", null, "", null);
 row("6 idle RSS: worker", idle.worker_rss_mib, "MiB", null, "", null);
+if (dm) {
+  row(
+    "7 docker: runtime layer size",
+    dm.runtime_layer_bytes / 1e6,
+    "MB",
+    null,
+    "<= 100 MB",
+    dm.runtime_layer_bytes <= 100e6,
+  );
+  row(
+    "7 docker: layers shared by two models",
+    dm.layers.shared,
+    `of ${dm.layers.a}/${dm.layers.b}`,
+    null,
+    `base ${dm.base_layers} + runtime`,
+    dm.runtime_layer_shared && dm.layers.shared >= dm.base_layers + 1,
+  );
+  row(
+    "7 docker: cold boot (run -> READY)",
+    median(dm.cold_boot_ms),
+    "ms",
+    null,
+    "<= 1000 ms",
+    median(dm.cold_boot_ms) <= 1000,
+  );
+  row(
+    "7 docker: cog build after editing predict.py",
+    dm.rebuild_after_edit_ms / 1000,
+    "s",
+    null,
+    "",
+    null,
+  );
+}
 
 results.figures = {
   sync_1conn: sync,
   async_8conn: async8,
   stream,
+  long_stream: longStream,
+  docker,
   big_file_data_url: bigData,
   big_file_upload: bigUpload,
   startup: {
@@ -708,13 +891,18 @@ results.floors_used = {
   "2": "bare Deno.serve doing one python3 pipe round trip per request, 8 conns",
   "3": "pipe round trip (one pipe hop + one loopback hop are the least a token can travel)",
   "5": "python3 -c 'import cog'",
+  "cpu": "the Deno.serve + pipe floor's process and its python3 child, same connections",
 };
 results.table = rows;
 results.elapsed_s = (performance.now() - started) / 1000;
 
 const fmt = (n: number | null, unit = "") => {
   if (n === null || Number.isNaN(n)) return "-";
-  const s = Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(3);
+  const s = Number.isInteger(n) || Math.abs(n) >= 100
+    ? n.toFixed(0)
+    : Math.abs(n) >= 10
+    ? n.toFixed(1)
+    : n.toFixed(3);
   return unit ? `${s} ${unit}` : s;
 };
 const header = ["figure", "measured", "floor", "ratio", "target", "met"];
@@ -759,6 +947,36 @@ const out = [
     fmt(median(pyBareTimes), "ms")
   }, ` +
   `deno eval ${fmt(median(denoBareTimes), "ms")}`,
+  `CPU per request (server + worker, /proc utime+stime): ${
+    fmt(sync.cpu_ms_per_request, "ms")
+  } at 1 conn (floor ${fmt(floorPiped1.cpu_ms_per_request, "ms")}), ${
+    fmt(async8.cpu_ms_per_request, "ms")
+  } at 8 conns (floor ${fmt(floorPiped8.cpu_ms_per_request, "ms")}); rounds ${
+    results.rounds.map((r: any) =>
+      `${r.cpu_ratio_1conn.toFixed(2)}x / ${r.cpu_ratio_8conn.toFixed(2)}x`
+    )
+      .join(", ")
+  }`,
+  `stream: ${LONG_STREAM_TOKENS} tokens in ${fmt(longStream.wall_ms, "ms")} (${
+    fmt(longStream.tokens_per_s)
+  } tokens/s), yield->event p50 ${fmt(longStream.delay_ms.p50, "ms")}`,
+  !dm
+    ? `docker: skipped (${dockerSkipped})`
+    : `docker: ${dm.runtime_image}, runtime layer ${
+      (dm.runtime_layer_bytes / 1e6).toFixed(1)
+    } MB (${dm.runtime_layer.slice(0, 19)}), same in both models: ${dm.runtime_layer_shared}; ` +
+      `layers ${dm.layers.a} / ${dm.layers.b}, ${dm.layers.shared} shared (base ${dm.base_layers}); ` +
+      `images ${(dm.image_bytes.a / 1e6).toFixed(0)} / ${
+        (dm.image_bytes.b / 1e6).toFixed(0)
+      } MB on a ${(dm.image_bytes.base / 1e6).toFixed(0)} MB base; first builds ${
+        (dm.first_build_ms.a / 1000).toFixed(1)
+      } s${dm.runtime_prepared_in_first_build ? " (runtime image prepared)" : ""} / ${
+        (dm.first_build_ms.b / 1000).toFixed(1)
+      } s; cold boots ${
+        dm.cold_boot_ms.map((t: number) => t.toFixed(0)).join(", ")
+      } ms; rebuild after editing predict.py ${
+        (dm.rebuild_after_edit_ms / 1000).toFixed(1)
+      } s (${dm.rebuild_steps.cached} of ${dm.rebuild_steps.total} steps cached)`,
   `statuses: sync ${JSON.stringify(sync.statuses)} errors ${sync.errors}; async ${
     JSON.stringify(async8.statuses)
   } ` +

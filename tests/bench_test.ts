@@ -26,7 +26,10 @@ Deno.test({
       const heading of [
         "| figure",
         "1 sync echo, 1 conn: p50",
+        "1 sync echo, 1 conn: CPU/request",
         "2 async echo, 8 conns: req/s",
+        "2 async echo, 8 conns: CPU/request",
+        "3 stream 10000 tokens: throughput",
         "3 stream yield->event: p99",
         "data URL: RSS growth",
         "upload: RSS growth",
@@ -39,9 +42,15 @@ Deno.test({
     }
     const json = JSON.parse(await Deno.readTextFile(results));
     assertEquals(json.quick, true);
-    assertEquals(json.table.length, 14);
+    assertEquals(json.table.length, 17, "without the Docker rows (--quick)");
+    assert(stdout.includes("docker: skipped (not measured with --quick)"), stdout);
     for (const row of json.table) assertEquals(typeof row.measured, "number", row.figure);
     assertEquals(json.figures.stream.status, "succeeded");
+    assertEquals(json.figures.long_stream.tokens, 10_000);
+    for (const round of json.rounds) {
+      assert(round.cpu_per_request_ms.sync_1conn > 0, JSON.stringify(round));
+      assert(round.cpu_per_request_ms.floor_piped_8conn > 0, JSON.stringify(round));
+    }
     assertEquals(json.figures.big_file_upload.ok, true);
   },
 });

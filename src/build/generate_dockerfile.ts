@@ -5,13 +5,34 @@
 // Offline-first choices (documented in ARCHITECTURE notes of this folder's mod.ts):
 // no `#syntax=` line (it would pull a frontend image), no tini (the server is PID 1 and
 // handles SIGINT/SIGTERM itself), no pip/uv/apt step unless the config asks for packages,
-// and the Cog runtime is our own server + Python SDK copied in, never pip-installed.
+// and the Cog runtime is our own server + Python SDK copied in from the shared runtime
+// image (one per cog version) right after FROM, never pip-installed.
 import type { CogConfig, RunStep } from "../config/mod.ts";
 import type { BaseImage } from "./base_image.ts";
 import type { ResolvedCuda } from "./resolve_cuda.ts";
 
 /** Where the image's runtime (cog + Python SDK) lives. */
 export const RUNTIME_DIR = "/opt/cog";
+
+/**
+ * The Dockerfile of the runtime image (`cog-runtime:<version>-<key>`); its context holds
+ * only `opt/cog/`. `COPY . /` (not `COPY opt/ /opt/`) so /opt, too, keeps the context's
+ * fixed metadata instead of getting the time of the build. Dockerfile.base is this text.
+ */
+export const RUNTIME_IMAGE_DOCKERFILE = `FROM scratch
+COPY . /
+`;
+
+/**
+ * The line that puts the runtime into a model image, right after its FROM. The whole
+ * root of the runtime image (only `opt/cog/`) is copied so every directory in the layer,
+ * /opt included, carries the runtime's fixed metadata: the layer's bytes do not depend
+ * on when it was built.
+ */
+export function runtimeCopyLine(runtimeImage: string): string {
+  return `COPY --from=${runtimeImage} / /`;
+}
+
 /** The container's default command: our server in no-Docker mode on port 5000. */
 export const SERVER_COMMAND = ["cog", "serve", "--no-docker", "--host", "0.0.0.0", "-p", "5000"];
 
@@ -49,6 +70,8 @@ export const COG_BASE_PACKAGES = new Set([
 /** Options for {@linkcode generateDockerfile}. */
 export interface DockerfileOptions {
   base: BaseImage;
+  /** The shared runtime image (`cog-runtime:<version>-<key>`) copied in after FROM. */
+  runtimeImage: string;
   /** Resolved CUDA stack (GPU configs). */
   cuda?: ResolvedCuda;
   /** Whether a requirements.txt is staged. */
@@ -113,6 +136,7 @@ function runStep(step: RunStep, buildkit: boolean, index: number): string {
  * ```ts
  * const text = generateDockerfile(config, {
  *   base: { image: "python:3.11-slim", kind: "python" },
+ *   runtimeImage: "cog-runtime:0.1.0-0123456789abcdef",
  *   requirements: false, includeSource: false, context: "staging", buildkit: true,
  * });
  * ```
@@ -120,7 +144,10 @@ function runStep(step: RunStep, buildkit: boolean, index: number): string {
 export function generateDockerfile(config: CogConfig, options: DockerfileOptions): string {
   const { base, buildkit } = options;
   const from = options.context === "named" ? "--from=cog_build " : "";
-  const lines: string[] = [`FROM ${base.image}`];
+  // The runtime first: with the same base, every model shares this layer (same parent,
+  // same content: one cache entry, one layer to store, push and pull). The price: a new
+  // cog version rebuilds the model's dependency steps (see ARCHITECTURE.md).
+  const lines: string[] = [`FROM ${base.image}`, runtimeCopyLine(options.runtimeImage)];
   const cogBase = base.kind === "cog-base";
   const pythonViaUv = base.kind === "cuda";
 
@@ -180,10 +207,8 @@ export function generateDockerfile(config: CogConfig, options: DockerfileOptions
   config.build.run.forEach((step, i) => lines.push(runStep(step, buildkit, i)));
   for (const cmd of config.build.pre_install) lines.push(`RUN ${cmd}`);
 
-  // The runtime goes after the user's steps so that a new cog never rebuilds them.
   lines.push(
-    `COPY ${from}runtime/ ${RUNTIME_DIR}/`,
-    `ENV COG_PYTHON_DIR=${RUNTIME_DIR}/python DENO_DIR=${RUNTIME_DIR}/deno_dir PATH=${RUNTIME_DIR}/bin:$PATH`,
+    `ENV COG_PYTHON_DIR=${RUNTIME_DIR}/python PATH=${RUNTIME_DIR}/bin:$PATH`,
     "WORKDIR /src",
     "EXPOSE 5000",
   );

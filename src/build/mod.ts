@@ -21,6 +21,8 @@ export {
   envValue,
   generateDockerfile,
   RUNTIME_DIR,
+  RUNTIME_IMAGE_DOCKERFILE,
+  runtimeCopyLine,
   SERVER_COMMAND,
 } from "./generate_dockerfile.ts";
 export { imageLabels, type ImageLabelsOptions } from "./image_labels.ts";

@@ -7,6 +7,8 @@ import { resolveCuda, type ResolvedCuda, torchCudaIndexTag } from "./resolve_cud
 
 /** Options for {@linkcode planBuild}. */
 export interface PlanBuildOptions {
+  /** The shared runtime image copied into the model (`cog-runtime:<version>-<key>`). */
+  runtimeImage: string;
   /** Text of build.python_requirements (read by the caller), if the config has one. */
   requirementsText?: string;
   includeSource: boolean;
@@ -51,6 +53,7 @@ export function planBuild(config: CogConfig, options: PlanBuildOptions): BuildPl
   const requirements = rewritten.text === "" ? null : rewritten.text;
   const dockerfile = generateDockerfile(config, {
     base,
+    runtimeImage: options.runtimeImage,
     cuda,
     requirements: requirements !== null,
     includeSource: options.includeSource,

@@ -2,9 +2,7 @@
 // using the model's OpenAPI Input schema (Cog's coercion rules), and the
 // CLI's preflight validation with Cog's messages (cli-predict.md 4-5).
 
-import { extensionForMime, mimeForName } from "../server/_mime.ts";
-import { encodeBase64 } from "../server/_base64.ts";
-import { dataUrlNameParam } from "../server/files.ts";
+import { dataUrlNameParam, extensionForMime, mimeForName } from "../server/mod.ts";
 import { CliError } from "./_errors.ts";
 
 type Schema = Record<string, unknown>;
@@ -88,7 +86,7 @@ async function readFileAsDataUrl(name: string, path: string): Promise<string> {
   }
   const base = expanded.slice(expanded.lastIndexOf("/") + 1);
   const named = base === "" ? "" : `;${dataUrlNameParam(base)}`;
-  return `data:${mimeForName(expanded)}${named};base64,${encodeBase64(bytes)}`;
+  return `data:${mimeForName(expanded)}${named};base64,${bytes.toBase64()}`;
 }
 
 function coerceScalar(value: string, schema: Schema | undefined): unknown {

@@ -4,7 +4,7 @@
 // showing or writing the result (cli-predict.md 3.4, 6, 7, 8).
 
 import { componentNames } from "../schema/mod.ts";
-import { decodeDataUrl } from "../server/files.ts";
+import { decodeDataUrl } from "../server/mod.ts";
 import { CliError } from "./_errors.ts";
 import {
   extensionForDataUrl,

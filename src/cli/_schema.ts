@@ -9,7 +9,7 @@ import {
   createInputValidator,
   mergeOpenApiDocuments,
 } from "../schema/mod.ts";
-import { COG_VERSION } from "../server/wire.ts";
+import { COG_VERSION } from "../server/mod.ts";
 import { describePredictor } from "../worker/mod.ts";
 
 /**

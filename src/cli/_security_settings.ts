@@ -3,8 +3,7 @@
 // file may be, which other origins may drive the server, and how long a
 // request body may take. Kept apart from readSettings (Cog's own variables).
 
-import { DEFAULT_BODY_TIMEOUT_MS } from "../server/http/schemas.ts";
-import { DEFAULT_MAX_OUTPUT_FILE_BYTES } from "../server/files.ts";
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_OUTPUT_FILE_BYTES } from "../server/mod.ts";
 
 /** Hardening settings (all have safe defaults). */
 export interface SecuritySettings {

@@ -3,8 +3,7 @@
 // and predictor changes, and says plainly when a change needs a rebuild.
 
 import { type CogConfig, loadConfig } from "../config/mod.ts";
-import type { Logger } from "../server/log.ts";
-import type { PredictionService } from "../server/service.ts";
+import type { Logger, PredictionService } from "../server/mod.ts";
 
 /** Options for {@linkcode watchProject}. */
 export interface WatchOptions {

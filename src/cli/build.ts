@@ -17,7 +17,9 @@ import {
   detectRuntime,
   type DockerClient,
   DockerError,
+  ensureRuntimeImage,
   progressMode,
+  runtimeImageTag,
   stageBuildContext,
 } from "../docker/mod.ts";
 import { environmentOverlay } from "./_env.ts";
@@ -39,6 +41,8 @@ export interface DockerCommandDeps {
   runtime?: CogRuntime;
   /** `cog build`'s schema check on the host (default: the real introspection). */
   schemaCheck?: SchemaCheck;
+  /** Where runtime directories are cached (default: $XDG_CACHE_HOME/cog-deno/runtime). */
+  runtimeCache?: string;
   cwd?: string;
   env?: { get(name: string): string | undefined };
 }
@@ -82,9 +86,12 @@ export async function buildModelImage(
       isAbsolute(reqFile) ? reqFile : join(projectDir, reqFile),
     );
   }
+  const runtime = deps.runtime ?? detectRuntime();
+  const runtimeImage = await runtimeImageTag(runtime);
   let plan: BuildPlan;
   try {
     plan = planBuild(config, {
+      runtimeImage,
       requirementsText,
       includeSource: options.includeSource,
       context: named ? "named" : "staging",
@@ -103,6 +110,7 @@ export async function buildModelImage(
   // cog-base images can only be used when already present (no registry is assumed).
   if (options.useCogBaseImage !== false) {
     const cogBase = planBuild(config, {
+      runtimeImage,
       requirementsText,
       includeSource: options.includeSource,
       context: named ? "named" : "staging",
@@ -121,14 +129,22 @@ export async function buildModelImage(
   }
   for (const w of plan.warnings) output.warn(w);
 
+  // The shared runtime image: built once per cog version, then found in the engine.
+  await ensureRuntimeImage(runtimeImage, {
+    runtime,
+    docker,
+    builder: builder.kind,
+    progress: progressMode(options.progress, deps.env ?? Deno.env),
+    cacheRoot: deps.runtimeCache,
+    env: deps.env,
+    log: (l) => output.info(l),
+  });
   const staged = await stageBuildContext({
     projectDir,
     dockerfile: plan.dockerfile,
     requirements: plan.requirements,
-    runtime: deps.runtime ?? detectRuntime(),
     copySource: options.includeSource && !named,
     projectIgnore: named,
-    log: (l) => output.info(l),
   });
   const labels = options.labels ? await options.labels(plan) : {};
   const command = buildArgs({

@@ -6,13 +6,18 @@ import { loadConfig } from "../config/mod.ts";
 import { environmentOverlay, isImageEnvironment, QUIET_STARTUP_VAR } from "./_env.ts";
 import { readSecuritySettings } from "./_security_settings.ts";
 import { watchProject } from "./_watch.ts";
-import { createApp } from "../server/http/app.ts";
-import { createLogger, type Logger } from "../server/log.ts";
-import { PredictionService } from "../server/service.ts";
-import { createServerTempDir } from "../server/temp_dir.ts";
-import { UploadStore } from "../server/uploads.ts";
-import { fetchWebhookSender, parseWebhookSecret } from "../server/webhook.ts";
-import { COG_VERSION } from "../server/wire.ts";
+import {
+  COG_VERSION,
+  createApp,
+  createLogger,
+  createServerTempDir,
+  fetchWebhookSender,
+  type Logger,
+  parseWebhookSecret,
+  PredictionService,
+  proxySettingsFromEnv,
+  UploadStore,
+} from "../server/mod.ts";
 import { createPythonWorkerSpawner, type WorkerSpawner } from "../worker/mod.ts";
 
 /** Options for {@linkcode startServer}. */
@@ -87,6 +92,9 @@ export function readSettings(env: Record<string, string | undefined>) {
     userAgent: env.COG_USER_AGENT || undefined,
     maxDownloadBytes: envNumber(env.COG_MAX_INPUT_FILE_BYTES) ?? 1024 * 1024 * 1024,
     downloadTimeoutMs: (envNumber(env.COG_INPUT_DOWNLOAD_TIMEOUT) ?? 120) * 1000,
+    uploadTimeoutMs: (envNumber(env.COG_UPLOAD_TIMEOUT) ?? 300) * 1000,
+    proxy: proxySettingsFromEnv(env),
+    caCertFile: env.DENO_CERT || undefined,
     drainTimeoutMs: (envNumber(env.COG_SHUTDOWN_GRACE) ?? 60) * 1000,
     webhookRetryBaseMs: envNumber(env.COG_WEBHOOK_RETRY_BASE_MS) ?? 100,
     keepAliveMs: (envNumber(env.COG_SSE_KEEPALIVE) ?? 15) * 1000,
@@ -104,6 +112,19 @@ export function readSettings(env: Record<string, string | undefined>) {
 /** Whether an on/off environment setting is on (`1`, `true`, `yes`). */
 function envFlag(value: string | undefined): boolean {
   return value !== undefined && /^(1|t|true|yes|on)$/i.test(value.trim());
+}
+
+/** The PEM file named by $DENO_CERT (fetch trusts it by itself; uploads are told). */
+async function readCaCert(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(
+      `DENO_CERT names ${path}, which cannot be read (${
+        (error as Error).message
+      }): point it at a PEM file of CA certificates or unset it`,
+    );
+  }
 }
 
 /** Loads the project and starts serving. Throws ConfigError for a bad cog.yaml. */
@@ -170,11 +191,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       maxDownloadBytes: settings.maxDownloadBytes,
       maxRedirects: settings.maxRedirects,
       attempts: 3,
-      uploadTimeoutMs: 600_000,
+      uploadTimeoutMs: settings.uploadTimeoutMs,
       userAgent: settings.userAgent,
       fetch: uploads.fetchThrough(),
       maxOutputBytes: security.maxOutputFileBytes,
       allowLocalInputs: security.allowLocalFileInputs,
+      proxy: settings.proxy,
+      caCerts: settings.caCertFile ? [await readCaCert(settings.caCertFile)] : undefined,
     },
     webhooks: {
       sender: fetchWebhookSender,

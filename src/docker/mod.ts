@@ -1,5 +1,6 @@
 // Docker driving: the only code that runs `docker` (through one subprocess wrapper),
-// pure argument builders for build and run, build-context staging, readiness polling.
+// pure argument builders for build and run, build-context staging, the shared runtime
+// image, readiness polling.
 //
 // @example
 // ```ts
@@ -34,6 +35,15 @@ export {
 export { publishSpec, runArgs, type RunArgsOptions, serveCommand } from "./run_args.ts";
 export { gpusFor, isMissingGpuDriver, parseGpus } from "./gpus.ts";
 export { NotReadyError, waitForReady, type WaitForReadyOptions } from "./readiness.ts";
+export {
+  defaultRuntimeCache,
+  ensureRuntimeDir,
+  ensureRuntimeImage,
+  PINNED_DENO_VERSION,
+  RUNTIME_IMAGE_REPOSITORY,
+  type RuntimeImageOptions,
+  runtimeImageTag,
+} from "./runtime_image.ts";
 export {
   type CogRuntime,
   detectRuntime,

@@ -1,7 +1,8 @@
-// A timeout signal that can be cleared. AbortSignal.timeout() keeps its timer
+// Time with cancel: a timeout signal that can be cleared, and a sleep that
+// ends early on abort. (AbortSignal.timeout() keeps its timer
 // (and everything the aborted-on-timeout fetch holds) alive for the whole
 // timeout even after the request finished: at hundreds of webhooks a second
-// with a 30 s timeout that is tens of MiB held for nothing.
+// with a 30 s timeout that is tens of MiB held for nothing.)
 
 /** A signal that aborts after `ms` (or with `parent`), and its cleanup. */
 export interface Deadline {
@@ -33,4 +34,17 @@ export function deadline(ms: number, parent?: AbortSignal): Deadline {
       parent?.removeEventListener("abort", onParent);
     },
   };
+}
+
+/** Waits `ms`, or less when `signal` aborts (it resolves either way, never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

@@ -7,7 +7,6 @@
 // `size` bytes), and no more than `size` bytes of it are ever read.
 
 import type { Json } from "../schema/mod.ts";
-import { encodeBase64, encodeBase64Bytes } from "./_base64.ts";
 
 /** Outputs at least this large are kept on disk and streamed (smaller ones are inlined at once). */
 export const STREAM_THRESHOLD = 1024 * 1024;
@@ -32,7 +31,7 @@ export class FileValue {
     }
     const bytes = Deno.readFileSync(this.path);
     const data = bytes.length > this.size ? bytes.subarray(0, this.size) : bytes;
-    return `data:${this.mime};base64,${encodeBase64(data)}`;
+    return `data:${this.mime};base64,${data.toBase64()}`;
   }
 }
 
@@ -132,7 +131,9 @@ export function jsonStream(value: unknown, onDone?: () => void): ReadableStream<
           }
           remaining -= filled;
           if (filled > 0) {
-            controller.enqueue(encodeBase64Bytes(buffer.subarray(0, filled), ring[turn++ % RING]));
+            const out = ring[turn++ % RING];
+            const { written } = encoder.encodeInto(buffer.subarray(0, filled).toBase64(), out);
+            controller.enqueue(out.subarray(0, written));
           }
           if (filled < CHUNK || remaining === 0) {
             file.close();

@@ -5,12 +5,14 @@
 // regular files outside /proc, /sys and /dev are read, never more than
 // maxOutputBytes.
 
-import { encodeBase64 } from "./_base64.ts";
-import { deadline } from "./_deadline.ts";
+import { deadline, sleep } from "./_deadline.ts";
 import { FileValue, STREAM_THRESHOLD } from "./file_value.ts";
 import { extensionForMime, mimeForName, OCTET_STREAM } from "./_mime.ts";
-import { putFile } from "./_put_file.ts";
+import { httpPut } from "./_http_put.ts";
+import { NO_PROXY_SETTINGS, proxyFor, type ProxySettings } from "./_proxy.ts";
 import { isFileInputUrl } from "../schema/mod.ts";
+
+export { type ProxySettings, proxySettingsFromEnv } from "./_proxy.ts";
 
 /** A bad or unreachable input file (the prediction fails with this message). */
 export class InputFileError extends Error {
@@ -34,7 +36,7 @@ export const DEFAULT_MAX_OUTPUT_FILE_BYTES = 10 * 1024 ** 3;
 export interface FileOptions {
   /** Base URL for output uploads; outputs become data URLs when unset. */
   uploadUrl?: string;
-  /** Whole-download timeout per attempt, ms. */
+  /** Time for a whole input download, retries included, ms ($COG_INPUT_DOWNLOAD_TIMEOUT). */
   downloadTimeoutMs: number;
   /** Largest input file, bytes. */
   maxDownloadBytes: number;
@@ -42,7 +44,7 @@ export interface FileOptions {
   maxRedirects: number;
   /** Attempts for a download or upload answered with 5xx or a transport error. */
   attempts: number;
-  /** Upload timeout per attempt, ms. */
+  /** Time for a whole file upload, retries and redirects included, ms ($COG_UPLOAD_TIMEOUT). */
   uploadTimeoutMs: number;
   /** User-Agent for downloads ($COG_USER_AGENT). */
   userAgent?: string;
@@ -55,6 +57,13 @@ export interface FileOptions {
   allowLocalInputs?: boolean;
   /** The fetch to use (tests pass the real one; a seam, not a fake). */
   fetch?: typeof fetch;
+  /**
+   * HTTP(S)_PROXY / NO_PROXY for uploads (downloads use fetch, which reads the same
+   * variables itself). Default: no proxy.
+   */
+  proxy?: ProxySettings;
+  /** Extra trusted CA certificates (PEM) for uploads, e.g. the file named by $DENO_CERT. */
+  caCerts?: string[];
 }
 
 const URL_SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
@@ -170,10 +179,10 @@ export function decodeDataUrl(url: string): { mime: string; bytes: Uint8Array } 
       throw new InputFileError("malformed data URL: the base64 payload is invalid");
     }
     try {
-      const binary = atob(clean.replace(/-/g, "+").replace(/_/g, "/"));
-      const bytes = new Uint8Array(binary.length);
-      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-      return { mime, bytes };
+      // The URL-safe alphabet is mapped onto the standard one (mixed input is seen in the wild);
+      // the platform decoder accepts missing padding.
+      const standard = /[-_]/.test(clean) ? clean.replace(/-/g, "+").replace(/_/g, "/") : clean;
+      return { mime, bytes: Uint8Array.fromBase64(standard) };
     } catch {
       throw new InputFileError("malformed data URL: the base64 payload is invalid");
     }
@@ -183,16 +192,6 @@ export function decodeDataUrl(url: string): { mime: string; bytes: Uint8Array } 
   } catch {
     throw new InputFileError("malformed data URL: invalid percent-encoding");
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 }
 
 /**
@@ -218,20 +217,22 @@ export async function downloadInput(
     return path;
   }
   const doFetch = options.fetch ?? fetch;
+  // One deadline for the whole download: every attempt and the waits between them.
+  const limit = deadline(options.downloadTimeoutMs, signal);
+  const timedOut = () => `timed out after ${options.downloadTimeoutMs / 1000} s`;
   let lastError = "";
-  for (let attempt = 0; attempt < options.attempts; attempt++) {
-    if (signal?.aborted) throw new InputFileError(`download of ${redact(url)} was canceled`);
-    if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal);
-    const limit = deadline(options.downloadTimeoutMs, signal);
-    try {
+  try {
+    for (let attempt = 0; attempt < options.attempts; attempt++) {
+      if (signal?.aborted) throw new InputFileError(`download of ${redact(url)} was canceled`);
+      if (limit.timedOut) break;
+      if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), limit.signal);
+      if (limit.signal.aborted) continue;
       let response: Response;
       try {
         response = await fetchFollowing(doFetch, url, options, limit.signal);
       } catch (error) {
         if (error instanceof InputFileError) throw error;
-        lastError = limit.timedOut
-          ? `timed out after ${options.downloadTimeoutMs / 1000} s`
-          : errorText(error);
+        lastError = limit.timedOut ? timedOut() : errorText(error);
         continue;
       }
       if (response.status >= 500) {
@@ -259,14 +260,14 @@ export async function downloadInput(
       } catch (error) {
         await Deno.remove(path).catch(() => {});
         if (error instanceof InputFileError) throw error;
-        lastError = limit.timedOut
-          ? `timed out after ${options.downloadTimeoutMs / 1000} s`
-          : errorText(error);
+        lastError = limit.timedOut ? timedOut() : errorText(error);
       }
-    } finally {
-      limit.clear();
     }
+  } finally {
+    limit.clear();
   }
+  if (signal?.aborted) throw new InputFileError(`download of ${redact(url)} was canceled`);
+  if (limit.timedOut) lastError = timedOut();
   throw new InputFileError(`could not download ${redact(url)}: ${lastError}`);
 }
 
@@ -489,7 +490,7 @@ export async function resolveOutputFile(
         const copied = await copyUpTo(file, size, kept);
         return new FileValue(kept, type, copied);
       }
-      return `data:${type};base64,${encodeBase64(await readUpTo(file, size))}`;
+      return `data:${type};base64,${(await readUpTo(file, size)).toBase64()}`;
     }
   } finally {
     file.close();
@@ -500,8 +501,10 @@ export async function resolveOutputFile(
 
 /**
  * `PUT <uploadUrl>/<basename>` streaming the file from disk with a
- * Content-Length (never held in memory); follows redirects by PUTting again;
- * returns the Location header or the final URL, without its query.
+ * Content-Length (never held in memory; node:http, through $HTTP(S)_PROXY when set);
+ * 5xx/408/429 and transport errors are retried, redirects followed by PUTting again,
+ * all within `uploadTimeoutMs`; aborting `signal` stops it at once. Returns the
+ * Location header or the final URL, without its query.
  */
 export async function uploadFile(
   path: string,
@@ -515,43 +518,53 @@ export async function uploadFile(
   const target = new URL(uploadPathSegment(basename), base);
   const headers: Record<string, string> = { "content-type": mime, ...extraHeaders };
   if (options.userAgent) headers["user-agent"] ??= options.userAgent;
+  const put = (url: URL, limit: AbortSignal) =>
+    httpPut(url, path, {
+      headers,
+      signal: limit,
+      proxy: proxyFor(url, options.proxy ?? NO_PROXY_SETTINGS),
+      caCerts: options.caCerts,
+    });
+  // One deadline for the whole upload: every attempt, redirect and wait between them.
+  const limit = deadline(options.uploadTimeoutMs, signal);
+  const timedOut = () => `timed out after ${options.uploadTimeoutMs / 1000} s`;
   let lastError = "";
-  for (let attempt = 0; attempt < options.attempts; attempt++) {
-    if (signal?.aborted) throw new UploadError(`upload of ${basename} was canceled`);
-    if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), signal);
-    const limit = deadline(options.uploadTimeoutMs, signal);
-    try {
-      let current = target;
-      let response = await putFile(current, path, { headers, signal: limit.signal });
-      for (let hop = 0; isRedirect(response.status) && response.headers.has("location"); hop++) {
-        if (hop >= options.maxRedirects) {
-          throw new Error(`more than ${options.maxRedirects} redirects`);
+  try {
+    for (let attempt = 0; attempt < options.attempts; attempt++) {
+      if (signal?.aborted) throw new UploadError(`upload of ${basename} was canceled`);
+      if (limit.timedOut) break;
+      if (attempt > 0) await sleep(250 * 2 ** (attempt - 1), limit.signal);
+      if (limit.signal.aborted) continue;
+      try {
+        let current = target;
+        let response = await put(current, limit.signal);
+        for (let hop = 0; isRedirect(response.status) && response.headers.has("location"); hop++) {
+          if (hop >= options.maxRedirects) {
+            throw new Error(`more than ${options.maxRedirects} redirects`);
+          }
+          current = new URL(response.headers.get("location")!, current);
+          response = await put(current, limit.signal);
         }
-        current = new URL(response.headers.get("location")!, current);
-        response = await putFile(current, path, { headers, signal: limit.signal });
+        if (response.status >= 200 && response.status < 300) {
+          const location = response.headers.get("location");
+          const url = new URL(location ?? current.href, current);
+          url.search = "";
+          return url.href;
+        }
+        lastError = `HTTP ${response.status}`;
+        if (response.status < 500 && response.status !== 429 && response.status !== 408) break;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) {
+          throw new UploadError(`output file ${path} does not exist`);
+        }
+        lastError = limit.timedOut ? timedOut() : signal?.aborted ? "canceled" : errorText(error);
+        if (signal?.aborted) break;
       }
-      if (response.status >= 200 && response.status < 300) {
-        const location = response.headers.get("location");
-        const url = new URL(location ?? current.href, current);
-        url.search = "";
-        return url.href;
-      }
-      lastError = `HTTP ${response.status}`;
-      if (response.status < 500 && response.status !== 429 && response.status !== 408) break;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new UploadError(`output file ${path} does not exist`);
-      }
-      lastError = limit.timedOut
-        ? `timed out after ${options.uploadTimeoutMs / 1000} s`
-        : signal?.aborted
-        ? "canceled"
-        : errorText(error);
-      if (signal?.aborted) break;
-    } finally {
-      limit.clear();
     }
+  } finally {
+    limit.clear();
   }
+  if (limit.timedOut) lastError = timedOut();
   throw new UploadError(`upload of ${basename} to ${redact(target.href)} failed: ${lastError}`);
 }
 

@@ -19,6 +19,15 @@ export { createLogger } from "./log.ts";
 export type { Logger } from "./log.ts";
 export { fetchWebhookSender } from "./webhook.ts";
 export type { WebhookSender } from "./webhook.ts";
-export { decodeDataUrl } from "./files.ts";
+export {
+  dataUrlNameParam,
+  decodeDataUrl,
+  DEFAULT_MAX_OUTPUT_FILE_BYTES,
+  proxySettingsFromEnv,
+} from "./files.ts";
+export { DEFAULT_BODY_TIMEOUT_MS } from "./http/schemas.ts";
+export { createServerTempDir } from "./temp_dir.ts";
+export { UploadStore } from "./uploads.ts";
+export { parseWebhookSecret } from "./webhook.ts";
 export { extensionForMime, mimeForName } from "./_mime.ts";
 export { COG_VERSION } from "./wire.ts";

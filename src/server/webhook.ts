@@ -4,8 +4,7 @@
 // terminal event, and Standard Webhooks signatures (the headers Replicate
 // sends) when a secret is set. Delivery never blocks the prediction.
 
-import { encodeBase64 } from "./_base64.ts";
-import { deadline } from "./_deadline.ts";
+import { deadline, sleep } from "./_deadline.ts";
 import type { Prediction, PredictionEvent, WebhookEventName } from "./prediction.ts";
 
 /** One HTTP attempt; resolves with the status, rejects on transport errors. */
@@ -55,7 +54,7 @@ export function parseWebhookSecret(secret: string): Uint8Array {
   let key: Uint8Array | null = null;
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) && encoded.length % 4 === 0) {
     try {
-      key = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
+      key = Uint8Array.fromBase64(encoded);
     } catch {
       key = null;
     }
@@ -92,7 +91,7 @@ export async function signWebhook(
   }
   const signed = new TextEncoder().encode(`${message.id}.${message.timestamp}.${message.body}`);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await key, signed));
-  return `v1,${encodeBase64(mac)}`;
+  return `v1,${mac.toBase64()}`;
 }
 
 function eventName(event: PredictionEvent): WebhookEventName | null {
@@ -250,16 +249,4 @@ export class WebhookDispatcher {
       );
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -16,8 +16,19 @@ function golden(name: string, actual: string): void {
   );
 }
 
-const SERVE: PlanBuildOptions = { includeSource: false, context: "staging", buildkit: true };
-const BUILD: PlanBuildOptions = { includeSource: true, context: "named", buildkit: true };
+const RUNTIME = "cog-runtime:0.1.0-0123456789abcdef";
+const SERVE: PlanBuildOptions = {
+  runtimeImage: RUNTIME,
+  includeSource: false,
+  context: "staging",
+  buildkit: true,
+};
+const BUILD: PlanBuildOptions = {
+  runtimeImage: RUNTIME,
+  includeSource: true,
+  context: "named",
+  buildkit: true,
+};
 
 const FULL_CPU = `build:
   python_version: "3.12"
@@ -96,6 +107,7 @@ Deno.test("the classic builder gets no RUN --mount, COPYs from the staging conte
     'build:\n  python_version: "3.11"\n  system_packages: [git]\n  python_packages: ["requests==2.32.0"]\nrun: "p.py:P"\n',
   );
   const plan = planBuild(config, {
+    runtimeImage: RUNTIME,
     includeSource: true,
     context: "staging",
     buildkit: false,

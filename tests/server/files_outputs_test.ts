@@ -9,10 +9,7 @@ import { type Received, startFixture, startReceiver, waitFor } from "../_helpers
 function decodeDataUrl(url: string): { mime: string; bytes: Uint8Array } {
   const match = /^data:([^;,]+);base64,(.*)$/s.exec(url);
   assert(match, `not a base64 data URL: ${url.slice(0, 80)}`);
-  const binary = atob(match[2]);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return { mime: match[1], bytes };
+  return { mime: match[1], bytes: Uint8Array.fromBase64(match[2]) };
 }
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

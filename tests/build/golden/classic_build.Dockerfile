@@ -1,4 +1,5 @@
 FROM python:3.11-slim
+COPY --from=cog-runtime:0.1.0-0123456789abcdef / /
 ENV DEBIAN_FRONTEND=noninteractive
 ENV PYTHONUNBUFFERED=1
 ENV LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:/usr/local/nvidia/bin
@@ -8,8 +9,7 @@ COPY requirements.txt /tmp/requirements.txt
 ENV CFLAGS="-O3 -funroll-loops -fno-strict-aliasing -flto -S"
 RUN python -m pip install --break-system-packages --cache-dir /root/.cache/pip -r /tmp/requirements.txt
 ENV CFLAGS=
-COPY runtime/ /opt/cog/
-ENV COG_PYTHON_DIR=/opt/cog/python DENO_DIR=/opt/cog/deno_dir PATH=/opt/cog/bin:$PATH
+ENV COG_PYTHON_DIR=/opt/cog/python PATH=/opt/cog/bin:$PATH
 WORKDIR /src
 EXPOSE 5000
 ENV COG_PREDICT_TYPE_STUB="p.py:P"

@@ -1,4 +1,5 @@
 FROM r8.im/cog-base:python3.12
+COPY --from=cog-runtime:0.1.0-0123456789abcdef / /
 ENV GREETING="hello world" HF_HOME=/src/.hf
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked apt-get update -qq && apt-get install -qqy cowsay && rm -rf /var/lib/apt/lists/*
 COPY --from=cog_build requirements.txt /tmp/requirements.txt
@@ -7,8 +8,7 @@ RUN --mount=type=cache,target=/root/.cache/pip python -m pip install --cache-dir
 ENV CFLAGS=
 RUN cowsay moo
 RUN --mount=type=secret,id=pip,target=/etc/pip.conf pip download private-pkg
-COPY --from=cog_build runtime/ /opt/cog/
-ENV COG_PYTHON_DIR=/opt/cog/python DENO_DIR=/opt/cog/deno_dir PATH=/opt/cog/bin:$PATH
+ENV COG_PYTHON_DIR=/opt/cog/python PATH=/opt/cog/bin:$PATH
 WORKDIR /src
 EXPOSE 5000
 ENV COG_PREDICT_TYPE_STUB="run.py:Runner"

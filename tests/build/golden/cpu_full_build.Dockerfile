@@ -1,4 +1,5 @@
 FROM python:3.12-slim
+COPY --from=cog-runtime:0.1.0-0123456789abcdef / /
 ENV DEBIAN_FRONTEND=noninteractive
 ENV PYTHONUNBUFFERED=1
 ENV LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:/usr/local/nvidia/bin
@@ -11,8 +12,7 @@ RUN --mount=type=cache,target=/root/.cache/pip python -m pip install --break-sys
 ENV CFLAGS=
 RUN cowsay moo
 RUN --mount=type=secret,id=pip,target=/etc/pip.conf pip download private-pkg
-COPY --from=cog_build runtime/ /opt/cog/
-ENV COG_PYTHON_DIR=/opt/cog/python DENO_DIR=/opt/cog/deno_dir PATH=/opt/cog/bin:$PATH
+ENV COG_PYTHON_DIR=/opt/cog/python PATH=/opt/cog/bin:$PATH
 WORKDIR /src
 EXPOSE 5000
 ENV COG_PREDICT_TYPE_STUB="run.py:Runner"

@@ -1,4 +1,5 @@
 FROM nvidia/cuda:12.8.1-cudnn-devel-ubuntu24.04
+COPY --from=cog-runtime:0.1.0-0123456789abcdef / /
 ENV DEBIAN_FRONTEND=noninteractive
 ENV PYTHONUNBUFFERED=1
 ENV LD_LIBRARY_PATH=$LD_LIBRARY_PATH:/usr/lib/x86_64-linux-gnu:/usr/local/nvidia/lib64:/usr/local/nvidia/bin
@@ -15,8 +16,7 @@ ENV CFLAGS="-O3 -funroll-loops -fno-strict-aliasing -flto -S"
 RUN --mount=type=cache,target=/root/.cache/uv uv pip install --break-system-packages -r /tmp/requirements.txt
 ENV CFLAGS=
 RUN find / -type f -name "*python*.so" -printf "%h\n" | sort -u > /etc/ld.so.conf.d/cog.conf && ldconfig
-COPY --from=cog_build runtime/ /opt/cog/
-ENV COG_PYTHON_DIR=/opt/cog/python DENO_DIR=/opt/cog/deno_dir PATH=/opt/cog/bin:$PATH
+ENV COG_PYTHON_DIR=/opt/cog/python PATH=/opt/cog/bin:$PATH
 WORKDIR /src
 EXPOSE 5000
 ENV COG_PREDICT_TYPE_STUB="predict.py:Predictor"
