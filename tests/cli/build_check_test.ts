@@ -47,6 +47,16 @@ async function fakeRuntime(dir: string) {
   };
 }
 
+/** The model's build (the runtime image, built first and once per cog version, is not it). */
+function modelBuild(calls: string[][]): string[] {
+  return calls.find((c) => c[0] === "build" && !c.some((a) => a.startsWith("cog-runtime:")))!;
+}
+
+/** Images left behind, the shared runtime image aside. */
+function modelImages(images: Set<string>): string[] {
+  return [...images].filter((i) => !i.startsWith("cog-runtime:"));
+}
+
 async function build(files: Record<string, string>, args: string[] = [], docker = fakeDocker()) {
   const dir = await writeProject(files);
   const output = recordingOutput();
@@ -56,6 +66,7 @@ async function build(files: Record<string, string>, args: string[] = [], docker 
       docker,
       output,
       runtime: await fakeRuntime(dir),
+      runtimeCache: `${dir}/.runtime-cache`,
       env: { get: () => undefined },
     });
     return { code, output: output.lines.join("\n"), docker };
@@ -121,7 +132,7 @@ Deno.test("cog build of a valid predictor builds the final tag directly with Cog
   });
   assertEquals(code, 0, output);
   assertMatch(output, /success: Image built as me\/model/);
-  const buildCall = docker.calls.find((c) => c[0] === "build")!;
+  const buildCall = modelBuild(docker.calls);
   assertEquals(buildCall[buildCall.indexOf("--tag") + 1], "me/model");
   const labels = buildCall.flatMap((a, i) => buildCall[i - 1] === "--label" ? [a] : []);
   assert(labels.some((l) => l.startsWith("run.cog.version=")), labels.join("\n"));
@@ -150,14 +161,14 @@ Deno.test("cog build checks in the built image when the host cannot load the pre
   const { code, output } = await build(IMAGE_ONLY, [], docker);
   assertEquals(code, 1, output);
   assertMatch(output, new RegExp(`error: ${reason}`));
-  const built = docker.calls.find((c) => c[0] === "build")!;
+  const built = modelBuild(docker.calls);
   const tmp = built[built.indexOf("--tag") + 1];
   assertMatch(tmp, /^cog-tmp:[0-9a-f]{16}$/);
   const check = docker.calls.find((c) => c[0] === "capture")!;
   assertEquals(check.slice(1, 4), ["run", "--rm", "--name"]);
   assertEquals(check.slice(5), [tmp, "cog", "openapi-schema", "-f", "cog.yaml"]);
   assertEquals(docker.calls.filter((c) => c[0] === "tagImage"), []);
-  assertEquals([...docker.images], [], "neither the final nor the temporary tag is left");
+  assertEquals(modelImages(docker.images), [], "neither the final nor the temporary tag is left");
 });
 
 Deno.test("cog build tags the image it checked once the image accepts the predictor", async () => {
@@ -166,9 +177,9 @@ Deno.test("cog build tags the image it checked once the image accepts the predic
   });
   const { code, output } = await build(IMAGE_ONLY, [], docker);
   assertEquals(code, 0, output);
-  const tmp = docker.calls.find((c) => c[0] === "build")!.find((a) => a.startsWith("cog-tmp:"))!;
+  const tmp = modelBuild(docker.calls).find((a) => a.startsWith("cog-tmp:"))!;
   assertEquals(docker.calls.find((c) => c[0] === "tagImage"), ["tagImage", tmp, "me/model"]);
-  assertEquals([...docker.images], ["me/model"]);
+  assertEquals(modelImages(docker.images), ["me/model"]);
 });
 
 async function cog(cwd: string, ...args: string[]) {
