@@ -40,7 +40,7 @@ class Wire:
     Each frame is written straight to ctl_out by the calling thread, under one lock
     (no thread hop: a message reaches the pipe before ``send`` returns, and a full
     pipe slows the sender down instead of growing a queue). Frames cannot tear:
-    SIGUSR1 never raises inside this module (see ``_worker._in_worker_io``), and a
+    SIGUSR1 never raises inside this module (see ``_cancel.in_worker_io``), and a
     frame sent by a signal handler that interrupts a write in the same thread is
     deferred until that write is complete.
     """
