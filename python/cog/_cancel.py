@@ -32,7 +32,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _WORKER_IO_FILES = frozenset(
     os.path.join(_PACKAGE_DIR, name)
     for name in ("_io.py", "_control.py", "_protocol.py", "_output.py", "_scope.py",
-                 "_inputs.py", "_cancel.py")
+                 "_inputs.py", "_cancel.py", "_reaper.py")
 )
 
 

@@ -13,7 +13,7 @@ and let the runner exit.
 """
 
 import queue
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 
 from ._control import ControlPipe
 from ._emit import error_text
@@ -37,9 +37,10 @@ SHUTDOWN = object()  # the inbox item that tells the main thread to exit
 class Dispatcher:
     """Decodes control lines and routes them; the phase says where each kind goes."""
 
-    def __init__(self, lock: "threading.RLock", signals: "CancelSignals", emitter: "Emitter"
-                 ) -> None:
+    def __init__(self, lock: "threading.RLock", signals: "CancelSignals", emitter: "Emitter",
+                 on_eof: Callable[[], None]) -> None:
         self.lock = lock
+        self._on_eof = on_eof
         self._signals = signals
         self._emitter = emitter
         self.phase = LOADING
@@ -52,7 +53,7 @@ class Dispatcher:
 
     def start_reader(self, ctl_in: int) -> None:
         """Lend the control pipe to the reader thread (setup keeps the main thread busy)."""
-        self.control = ControlPipe(ctl_in, self.dispatch_lines)
+        self.control = ControlPipe(ctl_in, self.dispatch_lines, self._on_eof)
         self.control.lend()
 
     def mark_ready(self, runner: "Optional[Union[SyncRunner, AsyncRunner]]",

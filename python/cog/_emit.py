@@ -33,10 +33,11 @@ def error_text(exc: BaseException) -> str:
 class Emitter:
     """The worker's output side; built once fds 0/1/2 are moved (see _worker)."""
 
-    def __init__(self, ctl_out: int, diag: TextIO, attribution: Callable[[], Optional[str]]
-                 ) -> None:
+    def __init__(self, ctl_out: int, diag: TextIO, attribution: Callable[[], Optional[str]],
+                 exit_now: Callable[[int], None] = os._exit) -> None:
         self.diag = diag
-        self.wire = Wire(ctl_out)
+        self._exit_now = exit_now  # ends the process (and what it started)
+        self.wire = Wire(ctl_out, lambda: exit_now(0))
         self.router = LogRouter(self.wire, attribution)
         self.captures = [
             FdCapture(1, "stdout", self.router, attribution),
@@ -77,6 +78,7 @@ class Emitter:
 
     def exit(self, code: int = 0) -> None:
         self.wire.flush(5.0)
+        self._exit_now(code)
         os._exit(code)
 
     def scope(self, pid: str, message: Dict[str, Any]) -> _scope.Scope:

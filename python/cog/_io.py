@@ -45,8 +45,9 @@ class Wire:
     deferred until that write is complete.
     """
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, on_gone: Callable[[], None] = lambda: os._exit(0)) -> None:
         self._fd = fd
+        self._on_gone = on_gone  # the server is gone (a write failed): must not return
         self._lock = threading.Lock()
         self._owner: Optional[int] = None
         self._deferred: List[bytes] = []
@@ -115,7 +116,8 @@ class Wire:
                     if not self._disabled:
                         write_all(self._fd, frame)
             except OSError:
-                os._exit(0)  # the server is gone
+                self._on_gone()  # the server is gone
+                os._exit(0)
             finally:
                 self._owner = None
 
@@ -128,6 +130,7 @@ class Wire:
                 while self._deferred:
                     write_all(self._fd, self._deferred.pop(0))
             except OSError:
+                self._on_gone()
                 os._exit(0)
             finally:
                 self._lock.release()

@@ -22,6 +22,7 @@ import threading
 import traceback
 from typing import List, Optional, TextIO, Tuple
 
+from . import _reaper
 from . import server as _server
 from ._async_runner import AsyncRunner
 from ._cancel import CancelSignals
@@ -57,10 +58,15 @@ class Worker:
         lock = threading.RLock()
         self.signals = CancelSignals(lock)
         signals = self.signals
-        self.emitter = Emitter(ctl_out, diag, lambda: signals.sync_id)
+        self.emitter = Emitter(ctl_out, diag, lambda: signals.sync_id, _reaper.exit_worker)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _server.active = True
-        self.dispatcher = Dispatcher(lock, self.signals, self.emitter)
+        # Before any user code: the model's orphans are reparented to the worker, which
+        # kills them all when it exits (and the server, by token, if the worker is killed).
+        if _reaper.become_subreaper():
+            _reaper.start_zombie_reaper()
+        self.dispatcher = Dispatcher(lock, self.signals, self.emitter,
+                                     lambda: _reaper.exit_worker(0))
 
     def start(self) -> None:
         emitter = self.emitter

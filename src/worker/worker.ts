@@ -1,7 +1,16 @@
 // The TS side of the Python worker: spawn it, decode its messages, send it
 // requests, and report how it ended. No prediction logic lives here.
 
-import { type ChildExit, forEachLine, readLines, spawnChild, TextTail } from "../process/mod.ts";
+import {
+  type ChildExit,
+  forEachLine,
+  killLeftovers,
+  newProcessToken,
+  PROCESS_TOKEN_ENV,
+  readLines,
+  spawnChild,
+  TextTail,
+} from "../process/mod.ts";
 import {
   decodeWorkerMessage,
   encodeServerMessage,
@@ -85,6 +94,10 @@ function spawnPythonWorker(
     String(options.concurrency),
   ];
   if (options.signatureOnly) args.push("--signature-only");
+  // Everything the model starts inherits the token: after the worker exits (any way),
+  // whatever still carries it is killed (killLeftovers). Its own session keeps a Ctrl+C
+  // or SIGTERM sent to our process group away from it: the server shuts it down itself.
+  const token = newProcessToken();
   const child = spawnChild(python, args, {
     cwd: options.cwd,
     env: {
@@ -92,8 +105,10 @@ function spawnPythonWorker(
       PYTHONPATH: inherited ? `${pythonDir}:${inherited}` : pythonDir,
       PYTHONUNBUFFERED: "1",
       PYTHONDONTWRITEBYTECODE: "1",
+      [PROCESS_TOKEN_ENV]: token,
     },
     stdin: "piped",
+    newSession: true,
   });
   const stdin = child.stdin.getWriter();
   let writable = true;
@@ -137,6 +152,7 @@ function spawnPythonWorker(
   const exited = (async () => {
     const exit = await child.exited;
     writable = false;
+    await killLeftovers({ token, processGroup: child.pid }).catch(() => {});
     await Promise.allSettled([readStdout, readStderr]);
     stdin.close().catch(() => {});
     onEvent({ type: "exit", exit, stderrTail: tail.toString(), reason: fatalReason });
