@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._dispatch import Dispatcher
     from ._emit import Emitter
     from ._loader import Predictor
+    from ._reload import Reloader
 
 
 class AsyncRunner:
@@ -35,6 +36,7 @@ class AsyncRunner:
         self.concurrency = concurrency
         self._signals = signals
         self._emitter = emitter
+        self.reloader: "Optional[Reloader]" = None  # set before serve()
         self.tasks: Dict[str, "asyncio.Task[Any]"] = {}
         self._started: set = set()  # tasks whose body has begun (see cancel)
         self._done_event: "Optional[asyncio.Event]" = None
@@ -51,6 +53,9 @@ class AsyncRunner:
     def submit_shutdown(self) -> None:
         self.loop.call_soon_threadsafe(self.shutdown)
 
+    def submit_reload(self, rid: str) -> None:
+        self.loop.call_soon_threadsafe(self.reload, rid)
+
     # ---- on the loop ---------------------------------------------------------------------------
 
     def serve(self, dispatcher: "Dispatcher") -> None:
@@ -65,6 +70,8 @@ class AsyncRunner:
         for item in _drain(dispatcher.inbox):
             if item is SHUTDOWN:
                 self.shutdown()
+            elif item["type"] == "reload":
+                self.reload(item["id"])
             else:
                 self.start(item)
         self.loop.run_until_complete(self._main())
@@ -113,6 +120,17 @@ class AsyncRunner:
             return
         self._signals.requested.add(pid)
         task.cancel()
+
+    def reload(self, rid: str) -> None:
+        """Swap the predictor's code in place if setup() is unaffected (see _reload).
+
+        Running tasks keep the function they started with.
+        """
+        assert self.reloader is not None
+        predictor, answer = self.reloader.swap(self.predictor, rid)
+        if predictor is not None:
+            self.predictor = predictor
+        self._emitter.send(answer)
 
     def shutdown(self) -> None:
         self._signals.shutting_down = True

@@ -8,8 +8,9 @@ pipe itself, and the shutdown sentinel).
 
 Routing: ``predict`` -> the inbox (sync, or before the loop runs) or the async runner;
 ``cancel`` -> ``CancelSignals`` (sync) or the async runner; ``healthcheck`` ->
-_healthcheck; ``shutdown`` -> exit now (setup still running), else cancel what runs
-and let the runner exit.
+_healthcheck; ``reload`` -> the runner, on its own thread (between sync predictions,
+or on the loop), refused unless setup() succeeded; ``shutdown`` -> exit now (setup
+still running), else cancel what runs and let the runner exit.
 """
 
 import queue
@@ -131,6 +132,14 @@ class Dispatcher:
             self._healthcheck(message["id"])
         elif kind == "shutdown":
             self._shutdown()
+        elif kind == "reload":
+            with self.lock:
+                if self.runner is None:
+                    self._refuse_reload(message["id"])
+                elif self.async_runner is not None:
+                    self.async_runner.submit_reload(message["id"])
+                else:
+                    self.inbox.put(message)  # the sync runner, between predictions
 
     def _dispatch_in_loop(self, message: Dict[str, Any]) -> None:
         """An async predictor's routing, on the event loop (which reads the pipe itself)."""
@@ -147,6 +156,13 @@ class Dispatcher:
             with self.lock:
                 self._signals.shutting_down = True
             runner.shutdown()
+        elif kind == "reload":
+            runner.reload(message["id"])
+
+    def _refuse_reload(self, rid: str) -> None:
+        reason = {LOADING: "setup() has not finished", SETUP_FAILED: "setup() failed"}.get(
+            self.phase, "the worker only describes the predictor")
+        self._emitter.send({"type": "reload_refused", "id": rid, "reason": reason})
 
     def _healthcheck(self, hid: str) -> None:
         runner = self.runner if self.phase == READY else None

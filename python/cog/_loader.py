@@ -8,6 +8,7 @@ failure is a ``SetupError`` carrying the text for ``setup_failed``.
 
 import inspect
 import traceback
+import types
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Optional
 
 from ._emit import error_text
@@ -36,12 +37,29 @@ class SetupError(Exception):
 
 
 class Predictor:
-    """The loaded predictor: the callable plus what ``ready`` reports about it."""
+    """The loaded predictor: the callable plus what ``ready`` reports about it.
 
-    def __init__(self, ref: str, mode: str, instantiate: bool) -> None:
-        path, _, name = ref.partition(":")
-        module = load_module_from_file(path)
-        target = get_predictor(module, name or None)
+    ``module`` is the user's module (None when ``target`` was given), ``target`` the
+    class or function; ``instance`` (a class predictor's, with its setup() state) is
+    made here unless given (a reload in place keeps the old one).
+    """
+
+    def __init__(self, ref: str, mode: str, instantiate: bool, target: Any = None,
+                 instance: Any = None) -> None:
+        self.ref = ref
+        self.mode = mode
+        self.module: Optional[types.ModuleType] = None
+        self.source: Optional[bytes] = None  # what was imported (a reload compares with it)
+        if target is None:
+            path, _, name = ref.partition(":")
+            try:
+                with open(path, "rb") as handle:
+                    self.source = handle.read()
+            except OSError:
+                pass  # the import says why
+            self.module = load_module_from_file(path)
+            target = get_predictor(self.module, name or None)
+        self.target = target
         self.instance: Any = None
         if inspect.isclass(target):
             self.kind = "class"
@@ -53,7 +71,7 @@ class Predictor:
             raw = getattr(unbound, "__func__", unbound)
             self.has_healthcheck = callable(getattr(target, "healthcheck", None))
             if instantiate:
-                self.instance = target()
+                self.instance = target() if instance is None else instance
                 self.fn: Callable[..., Any] = getattr(self.instance, self.method)
             else:
                 self.fn = unbound

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ._dispatch import Dispatcher
     from ._emit import Emitter
     from ._loader import Predictor
+    from ._reload import Reloader
 
 
 class SyncRunner:
@@ -32,6 +33,15 @@ class SyncRunner:
         self.predictor = predictor
         self._signals = signals
         self._emitter = emitter
+        self.reloader: "Optional[Reloader]" = None  # set before serve()
+
+    def reload(self, rid: str) -> None:
+        """Swap the predictor's code in place if setup() is unaffected (see _reload)."""
+        assert self.reloader is not None
+        predictor, answer = self.reloader.swap(self.predictor, rid)
+        if predictor is not None:
+            self.predictor = predictor
+        self._emitter.send(answer)
 
     def serve(self, dispatcher: "Dispatcher") -> None:
         # The main thread reads the control pipe itself while idle; the reader thread
@@ -53,8 +63,12 @@ class SyncRunner:
                 else:
                     dispatcher.dispatch_lines(lines)
                     continue
-            if item is SHUTDOWN:
-                self._emitter.exit(0)
+            else:
+                if item is SHUTDOWN:
+                    self._emitter.exit(0)
+                if item["type"] == "reload":
+                    self.reload(item["id"])
+                    continue
             control.busy()
             self.run(item)
             control.idle()

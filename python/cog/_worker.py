@@ -10,7 +10,8 @@ together, each owning its share of the state:
 - ``_sync_runner``: sync predictions on the main thread;
 - ``_async_runner``: async predictions as tasks on one asyncio loop;
 - ``_emit``: the protocol writer, log capture, output encoding;
-- ``_loader``: importing the predictor and running setup(); ``_healthcheck``.
+- ``_loader``: importing the predictor and running setup(); ``_healthcheck``;
+- ``_reload``: swapping the predictor's code in place, keeping setup()'s state.
 """
 
 import argparse
@@ -29,6 +30,7 @@ from ._cancel import CancelSignals
 from ._dispatch import SHUTDOWN, Dispatcher
 from ._emit import Emitter, error_text
 from ._loader import SetupError, load_and_setup
+from ._reload import Reloader
 from ._sync_runner import SyncRunner
 from ._version import __version__
 
@@ -92,24 +94,32 @@ class Worker:
             return
         emitter.drain(None)
         predictor = loaded.predictor
+        if args.signature_only:
+            self.dispatcher.mark_ready(None, None)
+            emitter.send({"type": "ready", "predictor": predictor.info,
+                          "signature": predictor.signature})
+            emitter.exit(0)
+        # What setup() saw (project files); the predictor's source is the one it imported.
+        reloader = Reloader(predictor)
         sync_runner = async_runner = None
-        if not args.signature_only:
-            if predictor.is_async:
-                assert loaded.loop is not None
-                async_runner = AsyncRunner(
-                    loaded.loop, predictor, loaded.concurrency, self.signals, emitter)
-            else:
-                sync_runner = SyncRunner(predictor, self.signals, emitter)
+        if predictor.is_async:
+            assert loaded.loop is not None
+            async_runner = AsyncRunner(
+                loaded.loop, predictor, loaded.concurrency, self.signals, emitter)
+        else:
+            sync_runner = SyncRunner(predictor, self.signals, emitter)
         with self.dispatcher.lock:
             # ready first: the server may send a request the moment it reads the message
             self.dispatcher.mark_ready(async_runner or sync_runner, async_runner)
             emitter.send({"type": "ready", "predictor": predictor.info,
                           "signature": predictor.signature})
+        # a `reload` is handled by the runner's own loop, which starts below
         if async_runner is not None:
+            async_runner.reloader = reloader
             async_runner.serve(self.dispatcher)
         elif sync_runner is not None:
+            sync_runner.reloader = reloader
             sync_runner.serve(self.dispatcher)
-        emitter.exit(0)  # signature only
 
     def _idle_after_setup_failure(self) -> None:
         while True:

@@ -15,6 +15,7 @@ import {
   decodeWorkerMessage,
   encodeServerMessage,
   ProtocolError,
+  type ReloadAnswer,
   type ServerMessageBody,
   type WorkerMessage,
 } from "./protocol.ts";
@@ -23,6 +24,8 @@ import { resolvePythonDir } from "./python_dir.ts";
 const encoder = new TextEncoder();
 /** Reused write buffer size (a UTF-16 unit is at most 3 UTF-8 bytes). */
 const SCRATCH_BYTES = 1 << 16;
+/** How long a `reload` may take (it runs the new class body) before setup() runs instead. */
+const RELOAD_TIMEOUT_MS = 30_000;
 
 /** How to start a worker. */
 export interface WorkerSpawnOptions {
@@ -40,9 +43,9 @@ export interface WorkerSpawnOptions {
   signatureOnly?: boolean;
 }
 
-/** Something the worker did: a protocol message, or its end. */
+/** Something the worker did: a protocol message, or its end (`reload` answers go to `reload()`). */
 export type WorkerEvent =
-  | WorkerMessage
+  | Exclude<WorkerMessage, ReloadAnswer>
   | { type: "exit"; exit: ChildExit; stderrTail: string; reason: string | null };
 
 /** A running worker. */
@@ -54,6 +57,12 @@ export interface WorkerHandle {
   shutdown(graceMs?: number): Promise<void>;
   /** Kills the worker at once (SIGKILL). */
   kill(): void;
+  /**
+   * Asks the worker to swap the predictor's code in place, keeping setup()'s state
+   * (--watch). Resolves with `reloaded` (new predictor and signature) or with
+   * `reload_refused` and the reason (then setup() must run again in a new worker).
+   */
+  reload?(): Promise<ReloadAnswer>;
   /** Resolves once the worker exited and every event was delivered. */
   readonly exited: Promise<void>;
 }
@@ -112,6 +121,15 @@ function spawnPythonWorker(
   });
   const stdin = child.stdin.getWriter();
   let writable = true;
+  // The pending reload() (one at a time), answered by the worker (same id) or by its exit.
+  let reloading: { id: string; resolve: (answer: ReloadAnswer) => void } | null = null;
+  let reloads = 0;
+  const answerReload = (answer: ReloadAnswer) => {
+    if (reloading?.id === answer.id) reloading.resolve(answer);
+  };
+  const refuseReload = (reason: string) => {
+    if (reloading) answerReload({ v: 1, type: "reload_refused", id: reloading.id, reason });
+  };
   let writes = Promise.resolve();
   let fatalReason: string | null = null;
   const tail = new TextTail(16384);
@@ -132,6 +150,10 @@ function spawnPythonWorker(
           return false;
         }
         if (message.type === "fatal") fatalReason = message.reason;
+        if (message.type === "reloaded" || message.type === "reload_refused") {
+          answerReload(message);
+          return;
+        }
         onEvent(message);
       });
     } catch {
@@ -154,6 +176,7 @@ function spawnPythonWorker(
     writable = false;
     await killLeftovers({ token, processGroup: child.pid }).catch(() => {});
     await Promise.allSettled([readStdout, readStderr]);
+    refuseReload("the worker exited");
     stdin.close().catch(() => {});
     onEvent({ type: "exit", exit, stderrTail: tail.toString(), reason: fatalReason });
   })();
@@ -186,6 +209,25 @@ function spawnPythonWorker(
     send,
     exited,
     kill: () => child.kill("SIGKILL"),
+    reload() {
+      refuseReload("another reload was asked for");
+      const id = `reload_${++reloads}`;
+      return new Promise<ReloadAnswer>((resolve) => {
+        const timer = setTimeout(
+          () => answerReload({ v: 1, type: "reload_refused", id, reason: "no answer in time" }),
+          RELOAD_TIMEOUT_MS,
+        );
+        reloading = {
+          id,
+          resolve: (answer) => {
+            clearTimeout(timer);
+            reloading = null;
+            resolve(answer);
+          },
+        };
+        send({ type: "reload", id });
+      });
+    },
     async shutdown(graceMs = 10_000) {
       send({ type: "shutdown" });
       let timer: ReturnType<typeof setTimeout> | undefined;
