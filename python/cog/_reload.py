@@ -7,8 +7,9 @@ depend on: the predictor class's methods other than ``setup``, ``__init__``,
 ``__new__`` and the methods those call (``self.x``), and the module's functions
 that none of those, nor any other module-level statement, refers to. When nothing
 else changed, only those definitions are executed again, in the module's own
-namespace (module-level code does not run again), the running instance is moved
-to the new class (``__class__``: it keeps every attribute setup() made), and the
+namespace (module-level code and the class's own non-method statements do not run
+again: their values come from the old class), the running instance is moved to the
+new class (``__class__``: it keeps every attribute setup() made), and the
 worker answers ``reloaded`` with the new predictor and signature. Otherwise it
 answers ``reload_refused`` with the reason, and the server restarts it (setup()
 runs again): setup() or what it depends on changed, cog.yaml changed, another
@@ -18,6 +19,7 @@ fails to load, or it changed what the server sized the worker for (sync/async,
 """
 
 import ast
+import copy
 import os
 import sys
 import time
@@ -32,6 +34,8 @@ _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _STATE_METHODS = ("setup", "__init__", "__new__")
 _CONFIG_FILES = ("cog.yaml", "cog.yml")
 _MISSING = object()
+# Made by the class statement itself: never copied from the old class.
+_CLASS_OWN = frozenset(("__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"))
 KEPT = "setup() and the module-level code it depends on are unchanged; setup() did not run again"
 UNCHANGED = "nothing the predictor uses changed; setup() did not run again"
 
@@ -226,11 +230,18 @@ class Reloader:
         bound = [node.name for node in new.swappable]  # type: ignore[attr-defined]
         saved = {name: namespace.get(name, _MISSING) for name in bound}
         instance = current.instance
-        old_class = type(instance) if instance is not None else None
+        old_class = current.target if isinstance(current.target, type) else None
         try:
-            code = compile(ast.Module(body=new.swappable, type_ignores=[]), self._path, "exec")
+            body = [_methods_only(node) for node in new.swappable]
+            code = compile(ast.Module(body=body, type_ignores=[]), self._path, "exec")
             exec(code, namespace)  # noqa: S102 - the user's own code, as at import
             target = namespace[current.target.__name__]
+            if old_class is not None:
+                # Class-level statements did not change and do not run again: their
+                # values (and whatever setup() put on the class) come from the old class.
+                for name, value in vars(old_class).items():
+                    if name not in vars(target) and name not in _CLASS_OWN:
+                        setattr(target, name, value)
             if instance is not None:
                 instance.__class__ = target
             predictor = Predictor(current.ref, current.mode, instantiate=True, target=target,
@@ -242,7 +253,7 @@ class Reloader:
                     namespace.pop(name, None)
                 else:
                     namespace[name] = value
-            if instance is not None and old_class is not None:
+            if instance is not None and old_class is not None and type(instance) is not old_class:
                 try:
                     instance.__class__ = old_class
                 except TypeError:
@@ -253,6 +264,17 @@ class Reloader:
                 from None
         predictor.module = module
         return predictor
+
+
+def _methods_only(node: ast.stmt) -> ast.stmt:
+    """A class definition with only its methods (and docstring); anything else as is."""
+    if not isinstance(node, ast.ClassDef):
+        return node
+    kept = copy.copy(node)
+    kept.body = [item for i, item in enumerate(node.body)
+                 if isinstance(item, _DEFS) or (i == 0 and _is_docstring(item))] \
+        or [ast.copy_location(ast.Pass(), node)]
+    return kept
 
 
 def _check_compatible(old: Predictor, new: Predictor) -> None:

@@ -26,7 +26,8 @@ class LayoutTest(unittest.TestCase):
         # (asyncio) and URL inputs (urllib.request) need them, and import them lazily.
         code = ("import sys, cog._worker; "
                 "print(sorted(m for m in ('asyncio', 'urllib.request') if m in sys.modules))")
-        out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=PYTHON_DIR),
+        out = subprocess.run([sys.executable, "-c", code],
+                             env=dict(os.environ, PYTHONPATH=PYTHON_DIR),
                              stdout=subprocess.PIPE, check=True, timeout=60).stdout
         self.assertEqual(out.strip(), b"[]")
 

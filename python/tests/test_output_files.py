@@ -47,7 +47,7 @@ class OutputFilesTest(WorkerTestCase):
             with self.subTest(name=name):
                 started = time.monotonic()
                 terminal = worker.run("p{}".format(index), {"name": name})[-1]
-                self.assertLess(time.monotonic() - started, 5, "never blocks (a FIFO is not opened)")
+                self.assertLess(time.monotonic() - started, 5, "a FIFO is never opened")
                 self.assertEqual(terminal["type"], "failed", terminal)
                 self.assertTrue(terminal["error"].startswith("OutputFileError: Output file "),
                                 terminal["error"])

@@ -172,6 +172,27 @@ class ReloadTest(WorkerTestCase):
         self.assertEqual(self.reload(worker)["type"], "reloaded")
         self.assertEqual(self.answer(worker, "b"), "b2", "the instance kept its state")
 
+    def test_class_level_code_does_not_run_again_and_class_state_is_kept(self):
+        text = textwrap.dedent("""
+            from cog import BasePredictor
+            def load():
+                with open("class_loads.txt", "a") as handle:
+                    handle.write("load\\n")
+                return "tok"
+            class Predictor(BasePredictor):
+                tokenizer = load()
+                def setup(self):
+                    type(self).cache = ["warm"]
+                def predict(self) -> str:
+                    return "{}" + self.tokenizer + self.cache[0]
+            """)
+        worker = self.start(text.format("a"))
+        self.assertEqual(self.answer(worker, "a"), "atokwarm")
+        self.write(worker, text.format("b"))
+        self.assertEqual(self.reload(worker)["type"], "reloaded")
+        self.assertEqual(self.answer(worker, "b"), "btokwarm")
+        self.assertEqual(self.count(worker, "class_loads.txt"), 1)
+
     def test_a_function_predictor_is_swapped_without_running_module_code_again(self):
         text = textwrap.dedent("""
             with open("loads.txt", "a") as handle:
