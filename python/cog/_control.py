@@ -97,10 +97,12 @@ def spin_window(environ: "Optional[Dict[str, str]]" = None) -> float:
 class ControlPipe:
     """Line reader over the control fd with an owner hand-off."""
 
-    def __init__(self, fd: int, on_lines: Callable[[List[bytes]], None]) -> None:
+    def __init__(self, fd: int, on_lines: Callable[[List[bytes]], None],
+                 on_eof: Callable[[], None] = lambda: os._exit(0)) -> None:
         self.fd = fd
         os.set_blocking(fd, False)
         self._on_lines = on_lines  # the reader thread's dispatch
+        self._on_eof = on_eof  # the server closed the pipe (it died): must not return
         self._parts: List[bytes] = []  # the partial line read so far
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -128,7 +130,8 @@ class ControlPipe:
         Empty data means the server closed the pipe: the worker exits at once.
         """
         if not data:
-            os._exit(0)  # the server died
+            self._on_eof()  # the server died
+            os._exit(0)
         cut = data.rfind(b"\n")
         if cut < 0:
             self._parts.append(data)

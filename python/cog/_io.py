@@ -40,13 +40,14 @@ class Wire:
     Each frame is written straight to ctl_out by the calling thread, under one lock
     (no thread hop: a message reaches the pipe before ``send`` returns, and a full
     pipe slows the sender down instead of growing a queue). Frames cannot tear:
-    SIGUSR1 never raises inside this module (see ``_worker._in_worker_io``), and a
+    SIGUSR1 never raises inside this module (see ``_cancel.in_worker_io``), and a
     frame sent by a signal handler that interrupts a write in the same thread is
     deferred until that write is complete.
     """
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, on_gone: Callable[[], None] = lambda: os._exit(0)) -> None:
         self._fd = fd
+        self._on_gone = on_gone  # the server is gone (a write failed): must not return
         self._lock = threading.Lock()
         self._owner: Optional[int] = None
         self._deferred: List[bytes] = []
@@ -115,7 +116,8 @@ class Wire:
                     if not self._disabled:
                         write_all(self._fd, frame)
             except OSError:
-                os._exit(0)  # the server is gone
+                self._on_gone()  # the server is gone
+                os._exit(0)
             finally:
                 self._owner = None
 
@@ -128,6 +130,7 @@ class Wire:
                 while self._deferred:
                     write_all(self._fd, self._deferred.pop(0))
             except OSError:
+                self._on_gone()
                 os._exit(0)
             finally:
                 self._lock.release()

@@ -3,6 +3,12 @@
 ``encode_chunk`` returns ``(value, files)``: every os.PathLike / io.IOBase inside the
 value is replaced by an absolute path string and listed in ``files`` with an RFC 6901
 pointer. IOBase objects are first written into the prediction's output_dir.
+
+A file path is resolved here, in the worker (``os.path.realpath``: symlinks, and
+``/proc/self`` meaning the worker), and only a regular file outside /proc, /sys and
+/dev is accepted: anything else (a directory, a device such as /dev/zero, a FIFO, a
+socket) fails the prediction with ``OutputFileError`` naming the path and why. Only
+``os.stat`` looks at it (a FIFO is never opened).
 """
 
 import dataclasses
@@ -13,6 +19,7 @@ import json
 import math
 import mimetypes
 import os
+import stat
 import types
 from typing import Any, Dict, List, Tuple
 
@@ -21,6 +28,53 @@ from .types import Secret
 
 class OutputEncodingError(ValueError):
     """The output cannot be turned into JSON."""
+
+
+class OutputFileError(OutputEncodingError):
+    """An output file that the server must not read (not a regular file, or a system one)."""
+
+
+_SYSTEM_TREES = ("/proc", "/sys", "/dev")
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def resolve_output_file(given: str, pointer: str) -> str:
+    """The resolved absolute path of an output file; OutputFileError unless it may be read."""
+    path = os.path.realpath(given)
+    where = "Output file {!r}{}{}".format(
+        given, "" if path == given else " (resolves to {!r})".format(path),
+        " at {!r}".format(pointer) if pointer else "")
+    for tree in _SYSTEM_TREES:
+        if path == tree or path.startswith(tree + "/"):
+            raise OutputFileError(
+                "{} refused: it is under {}, not a file the model wrote; "
+                "return a regular file".format(where, tree))
+    if os.path.islink(given):
+        # The server applies the same rule: a link may point within its own directory
+        # only (a hostile archive's ``out.png -> /etc/passwd`` is refused).
+        home = os.path.realpath(os.path.dirname(os.path.abspath(given)))
+        if not path.startswith(home.rstrip("/") + "/"):
+            raise OutputFileError(
+                "{} refused: it is a symbolic link to a file outside its own directory; "
+                "return the file itself".format(where))
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise OutputFileError("{} refused: it does not exist".format(where)) from None
+    except OSError as err:
+        raise OutputFileError("{} refused: {}".format(where, err.strerror or err)) from None
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise OutputFileError(
+            "{} refused: it is {}, not a regular file; return a regular file".format(
+                where, kind))
+    return path
 
 
 def escape_pointer_token(token: str) -> str:
@@ -36,8 +90,12 @@ class _Context:
         self.counter = 0
 
 
-def _file_entry(ctx: _Context, pointer: str, path: str) -> str:
-    mime, _ = mimetypes.guess_type(path)
+def _file_entry(ctx: _Context, pointer: str, given: str) -> str:
+    path = resolve_output_file(given, pointer)
+    # the type from the name the model gave (a symlink may point at a name without one)
+    mime, _ = mimetypes.guess_type(given)
+    if mime is None and path != given:
+        mime, _ = mimetypes.guess_type(path)
     ctx.files.append({"pointer": pointer, "path": path, "mime": mime})
     return path
 
@@ -96,7 +154,7 @@ def _encode(value: Any, pointer: str, ctx: _Context) -> Any:
             )
         )
     if isinstance(value, os.PathLike):
-        return _file_entry(ctx, pointer, os.path.abspath(os.fspath(value)))
+        return _file_entry(ctx, pointer, os.path.abspath(os.fsdecode(os.fspath(value))))
     if isinstance(value, io.IOBase):
         return _file_entry(ctx, pointer, _write_iobase(ctx, value))
     if isinstance(value, Secret):

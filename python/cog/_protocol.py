@@ -331,6 +331,17 @@ def _v_fatal(msg: Dict[str, Any]) -> None:
     _str(msg, "reason")
 
 
+def _v_reloaded(msg: Dict[str, Any]) -> None:
+    _str(msg, "id")
+    _v_ready(msg)
+    _str(msg, "reason")
+
+
+def _v_reload_refused(msg: Dict[str, Any]) -> None:
+    _str(msg, "id")
+    _str(msg, "reason")
+
+
 def _v_predict(msg: Dict[str, Any]) -> None:
     _str(msg, "id")
     _object(_present(msg, "input"), "input")
@@ -358,6 +369,8 @@ WORKER_TO_SERVER: Dict[str, Callable[[Dict[str, Any]], None]] = {
     "canceled": _v_id,
     "healthcheck_result": _v_healthcheck_result,
     "fatal": _v_fatal,
+    "reloaded": _v_reloaded,
+    "reload_refused": _v_reload_refused,
 }
 
 SERVER_TO_WORKER: Dict[str, Callable[[Dict[str, Any]], None]] = {
@@ -365,6 +378,7 @@ SERVER_TO_WORKER: Dict[str, Callable[[Dict[str, Any]], None]] = {
     "cancel": _v_id,
     "healthcheck": _v_id,
     "shutdown": _v_shutdown,
+    "reload": _v_id,
 }
 
 

@@ -16,6 +16,11 @@ export interface SpawnOptions {
   stdout?: "piped" | "inherit" | "null";
   /** Default "piped". */
   stderr?: "piped" | "inherit" | "null";
+  /**
+   * Start the child in a session (and process group) of its own, so signals sent to
+   * our terminal's process group (Ctrl+C, a service manager's SIGTERM) do not reach it.
+   */
+  newSession?: boolean;
 }
 
 /** How a child ended. */
@@ -104,6 +109,7 @@ export function spawnChild(cmd: string, args: string[], options: SpawnOptions = 
     stdin: options.stdin ?? "null",
     stdout: options.stdout ?? "piped",
     stderr: options.stderr ?? "piped",
+    detached: options.newSession ?? false, // setsid() in the child
   });
   return new ChildProcess(command.spawn(), [cmd, ...args].join(" "));
 }

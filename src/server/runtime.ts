@@ -387,13 +387,18 @@ export class Runtime implements PredictionRunner {
 
   /**
    * Hot reload: stop taking predictions (health STARTING), wait for the ones
-   * running to finish, replace the worker and run setup() again. `ref`
-   * changes the predictor reference (cog.yaml edited).
+   * running to finish, then let the worker swap the predictor's code in place,
+   * keeping setup()'s state, when setup() and what it depends on are unchanged
+   * (the worker decides, python/cog/_reload.py); otherwise replace the worker
+   * and run setup() again. `ref` changes the predictor reference (cog.yaml
+   * edited): always a new worker.
    */
   async reload(ref?: string): Promise<void> {
     if (this.#stopping) return;
     if (ref) this.#options.worker = { ...this.#options.worker, ref };
     const token = ++this.#reloads;
+    // Only a worker whose setup() succeeded has state worth keeping.
+    const inPlace = !ref && this.#predictor !== null;
     this.#crashRestart = false;
     clearTimeout(this.#setupTimer);
     this.#state = "starting";
@@ -405,6 +410,18 @@ export class Runtime implements PredictionRunner {
       if (token !== this.#reloads || this.#stopping) return;
     }
     const old = this.#worker;
+    if (inPlace && old?.reload) {
+      const answer = await old.reload();
+      if (token !== this.#reloads || this.#stopping) return;
+      if (answer.type === "reloaded" && this.#worker === old) {
+        this.#hooks.log("info", `reloaded ${answer.predictor.ref} in place: ${answer.reason}`);
+        this.#onReady(answer.predictor, answer.signature);
+        return;
+      }
+      if (answer.type === "reload_refused") {
+        this.#hooks.log("info", `reloading with setup(): ${answer.reason}`);
+      }
+    }
     this.#worker = null;
     this.#generation++; // the old worker's exit is not a crash
     if (old) await old.shutdown(5000);

@@ -71,10 +71,23 @@ export const WorkerMessageSchema = z.discriminatedUnion("type", [
     error: z.string().optional(),
   }),
   z.object({ v, type: z.literal("fatal"), reason: z.string() }),
+  // Answers to `reload`: the predictor swapped in place (setup() kept), or why not.
+  z.object({
+    v,
+    type: z.literal("reloaded"),
+    id,
+    predictor: PredictorInfoSchema,
+    signature: SignatureSchema,
+    reason: z.string(),
+  }),
+  z.object({ v, type: z.literal("reload_refused"), id, reason: z.string() }),
 ]);
 
 /** A message from the worker. */
 export type WorkerMessage = z.infer<typeof WorkerMessageSchema>;
+
+/** The worker's answer to `reload`. */
+export type ReloadAnswer = Extract<WorkerMessage, { type: "reloaded" | "reload_refused" }>;
 
 /** Messages the server sends. */
 export const ServerMessageSchema = z.discriminatedUnion("type", [
@@ -89,6 +102,8 @@ export const ServerMessageSchema = z.discriminatedUnion("type", [
   z.object({ v, type: z.literal("cancel"), id }),
   z.object({ v, type: z.literal("healthcheck"), id }),
   z.object({ v, type: z.literal("shutdown") }),
+  // --watch: swap the predictor's code in place if setup() is unaffected.
+  z.object({ v, type: z.literal("reload"), id }),
 ]);
 
 /** A message to the worker. */
@@ -274,7 +289,12 @@ export type DeliveredMessage =
   | Omit<Extract<WorkerMessage, { type: "done" }>, "output">;
 
 /** Splits a `done` that carries an output into output + done; other messages pass as they are. */
-export function splitDone(message: WorkerMessage): DeliveredMessage[] | null {
+export function splitDone(
+  message: WorkerMessage,
+): [
+  Extract<WorkerMessage, { type: "output" }>,
+  Omit<Extract<WorkerMessage, { type: "done" }>, "output">,
+] | null {
   if (message.type !== "done" || message.output === undefined) return null;
   const { output, ...done } = message;
   return [

@@ -1,12 +1,22 @@
 // The TS side of the Python worker: spawn it, decode its messages, send it
 // requests, and report how it ended. No prediction logic lives here.
 
-import { type ChildExit, forEachLine, readLines, spawnChild, TextTail } from "../process/mod.ts";
+import {
+  type ChildExit,
+  forEachLine,
+  killLeftovers,
+  newProcessToken,
+  PROCESS_TOKEN_ENV,
+  readLines,
+  spawnChild,
+  TextTail,
+} from "../process/mod.ts";
 import {
   decodeWorkerMessage,
   type DeliveredMessage,
   encodeServerMessage,
   ProtocolError,
+  type ReloadAnswer,
   type ServerMessageBody,
   splitDone,
   type WorkerMessage,
@@ -16,6 +26,8 @@ import { resolvePythonDir } from "./python_dir.ts";
 const encoder = new TextEncoder();
 /** Reused write buffer size (a UTF-16 unit is at most 3 UTF-8 bytes). */
 const SCRATCH_BYTES = 1 << 16;
+/** How long a `reload` may take (it runs the new class body) before setup() runs instead. */
+const RELOAD_TIMEOUT_MS = 30_000;
 
 /** How to start a worker. */
 export interface WorkerSpawnOptions {
@@ -33,9 +45,9 @@ export interface WorkerSpawnOptions {
   signatureOnly?: boolean;
 }
 
-/** Something the worker did: a protocol message, or its end. */
+/** Something the worker did: a protocol message, or its end (`reload` answers go to `reload()`). */
 export type WorkerEvent =
-  | DeliveredMessage
+  | Exclude<DeliveredMessage, ReloadAnswer>
   | { type: "exit"; exit: ChildExit; stderrTail: string; reason: string | null };
 
 /** A running worker. */
@@ -47,6 +59,12 @@ export interface WorkerHandle {
   shutdown(graceMs?: number): Promise<void>;
   /** Kills the worker at once (SIGKILL). */
   kill(): void;
+  /**
+   * Asks the worker to swap the predictor's code in place, keeping setup()'s state
+   * (--watch). Resolves with `reloaded` (new predictor and signature) or with
+   * `reload_refused` and the reason (then setup() must run again in a new worker).
+   */
+  reload?(): Promise<ReloadAnswer>;
   /** Resolves once the worker exited and every event was delivered. */
   readonly exited: Promise<void>;
 }
@@ -87,6 +105,10 @@ function spawnPythonWorker(
     String(options.concurrency),
   ];
   if (options.signatureOnly) args.push("--signature-only");
+  // Everything the model starts inherits the token: after the worker exits (any way),
+  // whatever still carries it is killed (killLeftovers). Its own session keeps a Ctrl+C
+  // or SIGTERM sent to our process group away from it: the server shuts it down itself.
+  const token = newProcessToken();
   const child = spawnChild(python, args, {
     cwd: options.cwd,
     env: {
@@ -94,11 +116,22 @@ function spawnPythonWorker(
       PYTHONPATH: inherited ? `${pythonDir}:${inherited}` : pythonDir,
       PYTHONUNBUFFERED: "1",
       PYTHONDONTWRITEBYTECODE: "1",
+      [PROCESS_TOKEN_ENV]: token,
     },
     stdin: "piped",
+    newSession: true,
   });
   const stdin = child.stdin.getWriter();
   let writable = true;
+  // The pending reload() (one at a time), answered by the worker (same id) or by its exit.
+  let reloading: { id: string; resolve: (answer: ReloadAnswer) => void } | null = null;
+  let reloads = 0;
+  const answerReload = (answer: ReloadAnswer) => {
+    if (reloading?.id === answer.id) reloading.resolve(answer);
+  };
+  const refuseReload = (reason: string) => {
+    if (reloading) answerReload({ v: 1, type: "reload_refused", id: reloading.id, reason });
+  };
   let writes = Promise.resolve();
   let fatalReason: string | null = null;
   const tail = new TextTail(16384);
@@ -119,6 +152,10 @@ function spawnPythonWorker(
           return false;
         }
         if (message.type === "fatal") fatalReason = message.reason;
+        if (message.type === "reloaded" || message.type === "reload_refused") {
+          answerReload(message);
+          return;
+        }
         const split = splitDone(message);
         if (split === null) onEvent(message);
         else for (const part of split) onEvent(part);
@@ -141,7 +178,9 @@ function spawnPythonWorker(
   const exited = (async () => {
     const exit = await child.exited;
     writable = false;
+    await killLeftovers({ token, processGroup: child.pid }).catch(() => {});
     await Promise.allSettled([readStdout, readStderr]);
+    refuseReload("the worker exited");
     stdin.close().catch(() => {});
     onEvent({ type: "exit", exit, stderrTail: tail.toString(), reason: fatalReason });
   })();
@@ -174,6 +213,25 @@ function spawnPythonWorker(
     send,
     exited,
     kill: () => child.kill("SIGKILL"),
+    reload() {
+      refuseReload("another reload was asked for");
+      const id = `reload_${++reloads}`;
+      return new Promise<ReloadAnswer>((resolve) => {
+        const timer = setTimeout(
+          () => answerReload({ v: 1, type: "reload_refused", id, reason: "no answer in time" }),
+          RELOAD_TIMEOUT_MS,
+        );
+        reloading = {
+          id,
+          resolve: (answer) => {
+            clearTimeout(timer);
+            reloading = null;
+            resolve(answer);
+          },
+        };
+        send({ type: "reload", id });
+      });
+    },
     async shutdown(graceMs = 10_000) {
       send({ type: "shutdown" });
       let timer: ReturnType<typeof setTimeout> | undefined;
