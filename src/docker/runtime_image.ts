@@ -43,7 +43,10 @@ export interface RuntimeImageOptions {
 /** The default cache directory for runtime directories. */
 export function defaultRuntimeCache(env: { get(name: string): string | undefined } = Deno.env) {
   const base = env.get("XDG_CACHE_HOME") ||
-    (env.get("HOME") ? join(env.get("HOME")!, ".cache") : join(Deno.cwd(), ".cache"));
+    // no home (a bare CI or container shell): the temp dir, never the project folder
+    (env.get("HOME")
+      ? join(env.get("HOME")!, ".cache")
+      : join(env.get("TMPDIR") || "/tmp", "cog-cache"));
   return join(base, "cog-deno", "runtime");
 }
 
