@@ -8,46 +8,12 @@
 // a printed reason otherwise, unless COG_E2E_REQUIRE_DOCKER=1 (CI), where that fails.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
+import { DOCKER, dockerSkipReason, run } from "./_docker.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const MAIN = join(REPO, "main.ts");
-const DOCKER = Deno.env.get("DOCKER") ?? "docker";
-const decoder = new TextDecoder();
 
-async function run(
-  cmd: string,
-  args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const out = await new Deno.Command(cmd, {
-      args,
-      cwd: options.cwd,
-      env: options.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
-  } catch (error) {
-    return { code: -1, stdout: "", stderr: String(error) };
-  }
-}
-
-const engine = await run(DOCKER, ["version", "--format", "{{.Server.Version}}"]);
-const reason = engine.code === 0 && engine.stdout.trim()
-  ? null
-  : `no Docker engine reachable: ${engine.stderr.trim().split("\n").at(-1)}`;
-if (reason) {
-  if (Deno.env.get("COG_E2E_REQUIRE_DOCKER") === "1") {
-    throw new Error(`e2e docker test required but ${reason}`);
-  }
-  console.log(`SKIP tests/e2e/docker_runtime_layer_test.ts: ${reason}`);
-}
+const reason = await dockerSkipReason("tests/e2e/docker_runtime_layer_test.ts");
 
 async function layers(image: string): Promise<string[]> {
   const r = await run(DOCKER, ["image", "inspect", "--format", "{{json .RootFS.Layers}}", image]);

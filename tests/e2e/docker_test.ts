@@ -9,10 +9,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { DOCKER, dockerSkipReason, run } from "./_docker.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(REPO, "main.ts");
-const DOCKER = Deno.env.get("DOCKER") ?? "docker";
 
 const created: string[] = [];
 globalThis.addEventListener("unload", () => {
@@ -32,38 +32,7 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-async function run(cmd: string, args: string[], options: { cwd?: string } = {}) {
-  try {
-    const out = await new Deno.Command(cmd, {
-      args,
-      cwd: options.cwd,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } catch (err) {
-    return { code: -1, stdout: "", stderr: String(err) };
-  }
-}
-
-async function dockerUnavailable(): Promise<string | null> {
-  const r = await run(DOCKER, ["version", "--format", "{{.Server.Version}}"]);
-  if (r.code === 0 && r.stdout.trim()) return null;
-  return r.code === -1
-    ? `no docker client (${r.stderr.trim()})`
-    : `no Docker engine reachable: ${r.stderr.trim().split("\n").at(-1)}`;
-}
-
-const reason = await dockerUnavailable();
-if (reason) {
-  if (Deno.env.get("COG_E2E_REQUIRE_DOCKER") === "1") {
-    throw new Error(`e2e docker test required but ${reason}`);
-  }
-  console.log(`SKIP tests/e2e/docker_test.ts: ${reason}`);
-}
+const reason = await dockerSkipReason("tests/e2e/docker_test.ts");
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
