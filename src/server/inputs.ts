@@ -24,8 +24,8 @@ export interface StageOptions {
   /** The prediction's directory; downloads go to `<dir>/in/<n>/`. */
   dir: string;
   files: FileOptions;
-  /** Aborts every download (cancel). */
-  signal: AbortSignal;
+  /** The signal that aborts every download (cancel); asked for only when there is one. */
+  signal: () => AbortSignal;
 }
 
 /**
@@ -46,7 +46,7 @@ export function stageInputs(
     if (!isFetchableUrl(url)) return;
     const dir = `${options.dir}/in/${jobs.length}`;
     jobs.push(() =>
-      downloadInput(url, dir, options.files, options.signal).then(set, (error) => {
+      downloadInput(url, dir, options.files, options.signal()).then(set, (error) => {
         if (error instanceof InputFileError) throw new InputFileError(`${name}: ${error.message}`);
         throw error;
       })

@@ -30,6 +30,12 @@ import { type OutputFile, resolveOutputs } from "./outputs.ts";
 import type { Prediction } from "./prediction.ts";
 import type { SlotPermit } from "./slots.ts";
 
+/**
+ * The reason in-flight I/O is aborted with: one shared value, because abort()
+ * without a reason builds a DOMException with a stack trace every time.
+ */
+const CANCELED = new DOMException("the prediction ended", "AbortError");
+
 /** Where a prediction is in its life. */
 export type Phase = "queued" | "preparing" | "running" | "finishing" | "settled";
 
@@ -143,7 +149,7 @@ export class PredictionLifecycle {
       staged = stageInputs(this.prediction.input, this.#options.runner.fileInputs(), {
         dir: this.#options.dir,
         files: this.#options.files,
-        signal: this.#signal(),
+        signal: () => this.#signal(),
       });
     } catch (error) {
       this.#failPreparing(error);
@@ -196,7 +202,7 @@ export class PredictionLifecycle {
     if (this.#phase === "running") {
       // The worker confirms (its terminal message settles it); meanwhile nothing
       // may keep waiting on I/O for a prediction nobody wants.
-      this.#abort?.abort();
+      this.#abort?.abort(CANCELED);
       this.#options.runner.interrupt(this.prediction.id);
       return true;
     }
@@ -337,7 +343,7 @@ export class PredictionLifecycle {
   #settle(outcome: Outcome): void {
     if (this.settled) return;
     this.#phase = "settled";
-    this.#abort?.abort();
+    this.#abort?.abort(CANCELED);
     if (this.#workerHas) this.#options.runner.interrupt(this.prediction.id);
     this.#releaseIfDone(); // before the waiting request is answered: no spurious 409 next
     const now = this.#options.now();

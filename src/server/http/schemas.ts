@@ -278,12 +278,9 @@ function watchBody(
   sweeper ??= setInterval(sweep, Math.min(SWEEP_MS, timeoutMs));
   return {
     entry,
+    // The sweeper stops itself once nothing is watched: no timer churn per request.
     done() {
       watched.delete(reader);
-      if (watched.size === 0 && sweeper !== undefined) {
-        clearInterval(sweeper);
-        sweeper = undefined;
-      }
     },
   };
 }
