@@ -133,11 +133,11 @@ async function readBody(
     await request.body?.cancel();
     throw new BodyError(413, `Request body is larger than the ${limit} byte limit`);
   }
-  const text = timeoutMs !== undefined
-    ? await readLimited(request, limit, timeoutMs)
-    : Number.isFinite(declared)
-    ? decodeUtf8(new Uint8Array(await request.arrayBuffer())) // length already checked
-    : await readLimited(request, limit);
+  // A declared length (already checked against the limit) is read in one go; a chunked
+  // body is read piece by piece so it can be refused as soon as it passes the limit.
+  const text = Number.isFinite(declared)
+    ? decodeUtf8(new Uint8Array(await readWhole(request, timeoutMs)))
+    : await readLimited(request, limit, timeoutMs);
   let raw: unknown;
   try {
     raw = text.trim() === "" ? {} : JSON.parse(text);
@@ -244,23 +244,25 @@ function decodeUtf8(bytes: Uint8Array): string {
 interface Watched {
   deadline: number;
   expired: boolean;
+  /** Stops the read (the sweeper calls it once the deadline passed). */
+  stop: () => void;
 }
 
 /**
  * Bodies still arriving under a deadline. One shared timer, running only while
  * some are, checks them: a timer per request cost ~50 µs of the hot path.
  */
-const watched = new Map<ReadableStreamDefaultReader<Uint8Array>, Watched>();
+const watched = new Set<Watched>();
 let sweeper: ReturnType<typeof setInterval> | undefined;
 const SWEEP_MS = 250;
 
 function sweep(): void {
   const now = Date.now();
-  for (const [reader, entry] of watched) {
+  for (const entry of watched) {
     if (now < entry.deadline) continue;
     entry.expired = true;
-    watched.delete(reader);
-    reader.cancel().catch(() => {});
+    watched.delete(entry);
+    entry.stop();
   }
   if (watched.size === 0) {
     clearInterval(sweeper);
@@ -268,21 +270,40 @@ function sweep(): void {
   }
 }
 
-/** Cancels `reader` if it is still being read `timeoutMs` from now (within SWEEP_MS). */
-function watchBody(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  timeoutMs: number,
-): { entry: Watched; done(): void } {
-  const entry: Watched = { deadline: Date.now() + timeoutMs, expired: false };
-  watched.set(reader, entry);
+/** Calls `stop` if the body is still being read `timeoutMs` from now (within SWEEP_MS). */
+function watchBody(stop: () => void, timeoutMs: number): { entry: Watched; done(): void } {
+  const entry: Watched = { deadline: Date.now() + timeoutMs, expired: false, stop };
+  watched.add(entry);
   sweeper ??= setInterval(sweep, Math.min(SWEEP_MS, timeoutMs));
   return {
     entry,
     // The sweeper stops itself once nothing is watched: no timer churn per request.
     done() {
-      watched.delete(reader);
+      watched.delete(entry);
     },
   };
+}
+
+function timedOut(timeoutMs: number): BodyError {
+  return new BodyError(
+    408,
+    `The request body did not arrive within ${timeoutMs / 1000} s (COG_HTTP_REQUEST_TIMEOUT)`,
+  );
+}
+
+/** The whole body (of a declared length), refused with 408 when it has not arrived in time. */
+async function readWhole(request: Request, timeoutMs?: number): Promise<ArrayBuffer> {
+  if (timeoutMs === undefined) return await request.arrayBuffer();
+  let expire!: () => void;
+  const expired = new Promise<never>((_, reject) => expire = () => reject(timedOut(timeoutMs)));
+  const reading = request.arrayBuffer();
+  reading.catch(() => {}); // abandoned when the deadline wins
+  const watch = watchBody(expire, timeoutMs);
+  try {
+    return await Promise.race([reading, expired]);
+  } finally {
+    watch.done();
+  }
 }
 
 /**
@@ -295,7 +316,9 @@ async function readLimited(request: Request, limit: number, timeoutMs?: number):
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
-  const watch = timeoutMs === undefined ? null : watchBody(reader, timeoutMs);
+  const watch = timeoutMs === undefined
+    ? null
+    : watchBody(() => reader.cancel().catch(() => {}), timeoutMs);
   try {
     while (true) {
       let result: ReadableStreamReadResult<Uint8Array>;
@@ -317,12 +340,7 @@ async function readLimited(request: Request, limit: number, timeoutMs?: number):
   } finally {
     watch?.done();
   }
-  if (watch?.entry.expired) {
-    throw new BodyError(
-      408,
-      `The request body did not arrive within ${timeoutMs! / 1000} s (COG_HTTP_REQUEST_TIMEOUT)`,
-    );
-  }
+  if (watch?.entry.expired) throw timedOut(timeoutMs!);
   if (chunks.length === 1) return decodeUtf8(chunks[0]);
   const all = new Uint8Array(size);
   let offset = 0;
