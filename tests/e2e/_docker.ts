@@ -55,3 +55,15 @@ export async function dockerSkipReason(file: string): Promise<string | null> {
   console.log(`SKIP ${file}: ${reason}`);
   return reason;
 }
+
+const BASE_IMAGE_SCRIPT = new URL("../../scripts/e2e_base_image.sh", import.meta.url).pathname;
+
+/**
+ * Makes (once per engine) the offline base image the generated Dockerfiles use:
+ * scripts/e2e_base_image.sh, a debootstrapped Debian with python3 tagged
+ * python:3.11-slim. Throws with the script's stderr when it fails.
+ */
+export async function ensureBaseImage(): Promise<void> {
+  const r = await run("bash", [BASE_IMAGE_SCRIPT, "python:3.11-slim"]);
+  if (r.code !== 0) throw new Error(`the e2e base image could not be made:\n${r.stderr}`);
+}

@@ -11,7 +11,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { DOCKER, dockerSkipReason, run } from "./_docker.ts";
+import { DOCKER, dockerSkipReason, ensureBaseImage, run } from "./_docker.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(REPO, "main.ts");
@@ -39,11 +39,6 @@ function cog(cwd: string, ...args: string[]) {
 }
 
 const reason = await dockerSkipReason("tests/e2e/docker_cli_test.ts");
-
-async function baseImage(): Promise<void> {
-  const base = await run("bash", [join(REPO, "scripts", "e2e_base_image.sh"), "python:3.11-slim"]);
-  assertEquals(base.code, 0, base.stderr);
-}
 
 /** A project directory (removed when the test process ends) with these files. */
 async function project(name: string, files: Record<string, string>): Promise<string> {
@@ -79,7 +74,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await baseImage();
+    await ensureBaseImage();
     const dir = await project("e2e-train", {
       "cog.yaml": 'build:\n  python_version: "3.11"\ntrain: "train.py:train"\n',
       "train.py": TRAIN_PY,
@@ -120,7 +115,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await baseImage();
+    await ensureBaseImage();
     const dir = await project("e2e-env", {
       "cog.yaml": 'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n' +
         "environment:\n  - COG_MAX_BODY_BYTES=2000\n  - GREETING=yaml\n",
@@ -190,7 +185,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await baseImage();
+    await ensureBaseImage();
     const predictor = (signature: string) =>
       [
         "import only_in_the_image  # installed by build.run; not on the host",

@@ -8,7 +8,7 @@
 // a printed reason otherwise, unless COG_E2E_REQUIRE_DOCKER=1 (CI), where that fails.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { join } from "node:path";
-import { DOCKER, dockerSkipReason, run } from "./_docker.ts";
+import { DOCKER, dockerSkipReason, ensureBaseImage, run } from "./_docker.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const MAIN = join(REPO, "main.ts");
@@ -37,8 +37,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const baseImage = await run("bash", [join(REPO, "scripts", "e2e_base_image.sh")]);
-    assertEquals(baseImage.code, 0, baseImage.stderr);
+    await ensureBaseImage();
     const work = await Deno.makeTempDir({ prefix: "cog-e2e-layer-" });
     // A private cache: the runtime directory is built here, not in the user's cache (Deno's
     // own cache stays where it is, or cog would fetch its npm packages again).

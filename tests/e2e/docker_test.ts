@@ -9,7 +9,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { DOCKER, dockerSkipReason, run } from "./_docker.ts";
+import { DOCKER, dockerSkipReason, ensureBaseImage, run } from "./_docker.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const MAIN = join(REPO, "main.ts");
@@ -117,11 +117,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const base = await run("bash", [
-      join(REPO, "scripts", "e2e_base_image.sh"),
-      "python:3.11-slim",
-    ]);
-    assertEquals(base.code, 0, base.stderr);
+    await ensureBaseImage();
     const dir = join(await tempDir(), "e2e-echo");
     await Deno.mkdir(dir);
     writeModel(dir, "hello");
@@ -162,11 +158,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const base = await run("bash", [
-      join(REPO, "scripts", "e2e_base_image.sh"),
-      "python:3.11-slim",
-    ]);
-    assertEquals(base.code, 0, base.stderr);
+    await ensureBaseImage();
     const dir = join(await tempDir(), "e2e-built");
     await Deno.mkdir(dir);
     writeModel(dir, "hello");
@@ -224,11 +216,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const base = await run("bash", [
-      join(REPO, "scripts", "e2e_base_image.sh"),
-      "python:3.11-slim",
-    ]);
-    assertEquals(base.code, 0, base.stderr);
+    await ensureBaseImage();
     const dir = join(await tempDir(), "e2e-predict");
     await Deno.mkdir(dir);
     writeModel(dir, "hey");

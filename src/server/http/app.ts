@@ -14,6 +14,7 @@ import { registerPredictionReads } from "./routes/prediction_reads.ts";
 import { registerReplicateApi } from "./routes/replicate.ts";
 import type { UploadStore } from "../uploads.ts";
 import { createOriginCheck } from "./_origin.ts";
+import { refusalAnswer } from "./_refusal.ts";
 
 /** Dependencies of the HTTP app. */
 export interface AppOptions {
@@ -121,21 +122,10 @@ export function createApp(service: PredictionService, options: AppOptions): Open
       traceHeaders,
     }, { kind, mode });
     if (!result.ok) {
-      switch (result.reason) {
-        case "unavailable":
-          return json({ error: MESSAGES.unavailable[result.why], status: "failed" }, 503);
-        case "busy":
-          return json({ error: MESSAGES.busy, status: "failed" }, 409);
-        case "invalid":
-          return json({ detail: result.errors }, 422);
-        case "not_streaming":
-          return json({ error: MESSAGES.notStreaming }, 406);
-        case "no_training":
-          return json({ error: MESSAGES.noTraining }, 404);
-        case "duplicate":
-          if (pathId !== null) return attach(result.prediction, mode);
-          return json({ error: MESSAGES.duplicate(result.prediction.id), status: "failed" }, 409);
-      }
+      // PUT of an id in flight attaches to it; anything else refused is answered as Cog does.
+      if (result.reason === "duplicate" && pathId !== null) return attach(result.prediction, mode);
+      const { status, body } = refusalAnswer(result);
+      return json(body, status);
     }
     const prediction = result.prediction;
     if (mode === "async") return json(prediction.toResponse(), 202);

@@ -8,6 +8,7 @@
 
 import type { PredictionService } from "../service.ts";
 import { MESSAGES } from "../wire.ts";
+import { refusalAnswer } from "./_refusal.ts";
 import { BodyError, readCreateBody } from "./schemas.ts";
 
 /** Settings of the WebSocket endpoints. */
@@ -149,26 +150,9 @@ class Session {
       context: body.context ?? {},
     }, { kind: "prediction", mode: "sse" });
     if (!result.ok) {
-      switch (result.reason) {
-        case "invalid":
-          return this.#refuse({ detail: result.errors }, CLOSE.refused);
-        case "not_streaming":
-          return this.#refuse({ error: MESSAGES.notStreaming }, CLOSE.refused);
-        case "busy":
-          return this.#refuse({ error: MESSAGES.busy, status: "failed" }, CLOSE.later);
-        case "unavailable":
-          return this.#refuse(
-            { error: MESSAGES.unavailable[result.why], status: "failed" },
-            CLOSE.later,
-          );
-        case "duplicate":
-          return this.#refuse(
-            { error: MESSAGES.duplicate(result.prediction.id), status: "failed" },
-            CLOSE.refused,
-          );
-        default:
-          return this.#refuse({ error: MESSAGES.noTraining, status: "failed" }, CLOSE.refused);
-      }
+      // Busy or not ready: worth trying again later (1013); anything else will not change.
+      const retry = result.reason === "busy" || result.reason === "unavailable";
+      return this.#refuse(refusalAnswer(result).body, retry ? CLOSE.later : CLOSE.refused);
     }
     this.attach(result.prediction.id);
   }
