@@ -8,6 +8,7 @@ import { writeProject } from "../_helpers.ts";
 import { runBuild } from "../../src/cli/build.ts";
 import type { Output } from "../../src/cli/_output.ts";
 import { fakeDocker } from "./_fake_docker.ts";
+import { cog } from "./_cog.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const COG_YAML = 'build:\n  python_version: "3.11"\nrun: "predict.py:Predictor"\n';
@@ -181,17 +182,6 @@ Deno.test("cog build tags the image it checked once the image accepts the predic
   assertEquals(docker.calls.find((c) => c[0] === "tagImage"), ["tagImage", tmp, "me/model"]);
   assertEquals(modelImages(docker.images), ["me/model"]);
 });
-
-async function cog(cwd: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    cwd,
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
 
 Deno.test("cog openapi-schema (what the build runs in the image) prints the document or fails with the reason", async () => {
   const valid = await writeProject({

@@ -5,18 +5,7 @@
 
 import { assertEquals } from "../_assert.ts";
 import { writeProject } from "../_helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cog(cwd: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    cwd,
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
+import { cog } from "./_cog.ts";
 
 const NAMES = [
   "clip.avif",

@@ -2,18 +2,7 @@
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { FIXTURES, writeProject } from "../_helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function cog(cwd: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    cwd,
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
+import { cog } from "./_cog.ts";
 
 Deno.test("cog run --no-docker prints a text output on stdout and exits 0", async () => {
   const r = await cog(`${FIXTURES}echo`, "run", "--no-docker", "-i", "text=world");

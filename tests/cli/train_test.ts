@@ -2,21 +2,10 @@
 
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
 import { FIXTURES, writeProject } from "../_helpers.ts";
+import { cog } from "./_cog.ts";
 
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DEPRECATION =
   `Command "train" is deprecated, the train command will be removed in a future version of Cog`;
-
-async function cog(cwd: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    cwd,
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
 
 /** A copy of the train_basic fixture (run: and train:), since train writes into the cwd. */
 async function trainProject(): Promise<string> {
