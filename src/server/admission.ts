@@ -4,6 +4,7 @@
 
 import type { PredictionLifecycle } from "./lifecycle.ts";
 import type { Runtime } from "./runtime.ts";
+import type { SlotPermit } from "./slots.ts";
 
 /** A prediction waiting for (or given) a slot of its runtime. */
 export interface Candidate {
@@ -40,9 +41,7 @@ export class Admission {
 
   /** Starts the candidate on a free slot, or queues it. Call canAdmit first. */
   admit(candidate: Candidate): "started" | "queued" {
-    const permit = candidate.runtime.hasFreeSlot()
-      ? candidate.runtime.slotPool.tryAcquire(candidate.lifecycle.prediction.id)
-      : null;
+    const permit = takeSlot(candidate);
     if (permit) {
       candidate.lifecycle.start(permit);
       return "started";
@@ -95,9 +94,7 @@ export class Admission {
     }
     for (let i = 0; i < this.#queue.length;) {
       const candidate = this.#queue[i];
-      const permit = candidate.runtime.hasFreeSlot()
-        ? candidate.runtime.slotPool.tryAcquire(candidate.lifecycle.prediction.id)
-        : null;
+      const permit = takeSlot(candidate);
       if (!permit) {
         i++;
         continue;
@@ -106,4 +103,11 @@ export class Admission {
       candidate.lifecycle.start(permit);
     }
   }
+}
+
+/** A slot of the candidate's runtime, when it is ready and has one free. */
+function takeSlot(candidate: Candidate): SlotPermit | null {
+  return candidate.runtime.hasFreeSlot()
+    ? candidate.runtime.slotPool.tryAcquire(candidate.lifecycle.prediction.id)
+    : null;
 }

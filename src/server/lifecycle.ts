@@ -181,10 +181,10 @@ export class PredictionLifecycle {
       this.#settle({ status: "canceled" });
       return;
     }
-    const error_ = error instanceof InputFileError
+    const message = error instanceof InputFileError
       ? `Input validation error: ${error.message}`
       : `Failed to prepare inputs: ${error instanceof Error ? error.message : String(error)}`;
-    this.#settle({ status: "failed", error: error_ });
+    this.#settle({ status: "failed", error: message });
   }
 
   /**
