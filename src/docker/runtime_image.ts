@@ -5,6 +5,7 @@
 // binary, and the stdlib-only Python SDK, with fixed modes and mtimes so the layer is
 // byte-identical wherever it is built from the same inputs.
 
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import denoJson from "../../deno.json" with { type: "json" };
 import { RUNTIME_DIR, RUNTIME_IMAGE_DOCKERFILE } from "../build/mod.ts";
@@ -46,7 +47,7 @@ export function defaultRuntimeCache(env: { get(name: string): string | undefined
     // no home (a bare CI or container shell): the temp dir, never the project folder
     (env.get("HOME")
       ? join(env.get("HOME")!, ".cache")
-      : join(env.get("TMPDIR") || "/tmp", "cog-cache"));
+      : join(env.get("TMPDIR") || tmpdir(), "cog-cache"));
   return join(base, "cog-deno", "runtime");
 }
 
